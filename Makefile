@@ -1,0 +1,37 @@
+# Every target works on a fresh machine with only python3: `make setup` creates .venv and installs the project.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+# The venv's bin/ comes first on PATH in every target: Jupyter kernels start `python` from PATH, and nbgrader
+# calls `alembic` when it creates a gradebook.
+export PATH := $(BIN):$(PATH)
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+STAMP := $(VENV)/.installed-stamp
+COURSE := notebooks
+ASSIGNMENT := regularization
+SOURCE_NB := $(COURSE)/source/$(ASSIGNMENT)/Regularization.ipynb
+
+.PHONY: setup test demo release lab clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+test: setup
+	$(BIN)/python -m pytest --nbval -p no:cacheprovider tests $(COURSE)/source
+
+demo: setup release
+	$(BIN)/python -m reg_utils.demo
+
+release: setup
+	cd $(COURSE) && $(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --quiet
+
+lab: setup
+	cd $(COURSE)/release/$(ASSIGNMENT) && $(BIN)/jupyter lab Regularization.ipynb
+
+clean:
+	rm -rf $(VENV) build *.egg-info
