@@ -25,7 +25,7 @@ test: setup
 	$(BIN)/python -m pytest --nbval -p no:cacheprovider tests $(COURSE)/source
 
 demo: setup release
-	$(BIN)/python -m reg_utils.demo
+	$(BIN)/python -m course.demo
 
 release: setup
 	cd $(COURSE) && $(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --quiet

@@ -104,7 +104,11 @@ def forward_propagation_with_dropout_test(target):
     before = copy.deepcopy(parameters)
     ref = expected.DROPOUT_FORWARD
     np.random.seed(1)
-    A3, cache = unpack_pair(name, call_student(target, X, parameters, keep_prob=expected.DROPOUT_FORWARD_KEEP_PROB))
+    own_mask = ("each layer needs its own mask of its own shape: D1 like A1, then D2 like A2, each drawn with "
+                "np.random.rand(A.shape[0], A.shape[1]).")
+    A3, cache = unpack_pair(name, call_student(target, X, parameters, keep_prob=expected.DROPOUT_FORWARD_KEEP_PROB,
+                                               line_hints=((("A2", "D1"), own_mask), (("D2", "D1"), own_mask),
+                                                           (("A2", "D2"), own_mask), (("A1", "D1"), own_mask))))
     _check_not_modified(name, "parameters", before, parameters)
     check_tuple("cache", cache, 14)
     D1, A1, D2, A2 = cache[1], cache[2], cache[6], cache[7]
@@ -136,7 +140,9 @@ def backward_propagation_with_dropout_test(target):
     __tracebackhide__ = True
     name = "backward_propagation_with_dropout"
     X, Y, cache = cases.backward_propagation_with_dropout_test_case()
-    grads = call_student(target, X, Y, cache, keep_prob=expected.DROPOUT_BACKWARD_KEEP_PROB)
+    swapped = "the masks are swapped: dA2 takes D2 and dA1 takes D1 (each layer's own mask)."
+    grads = call_student(target, X, Y, cache, keep_prob=expected.DROPOUT_BACKWARD_KEEP_PROB,
+                         line_hints=((("dA2", "D1"), swapped), (("dA1", "D2"), swapped)))
     _check_gradients(name, grads, expected.DROPOUT_BACKWARD, {
         "dA": "apply the same mask as the forward pass (dA2 with D2, dA1 with D1), then divide by keep_prob.",
     })

@@ -25,12 +25,14 @@ def fail(message, hint=None):
     raise CheckFailed(text) from None
 
 
-def call_student(function, *args, **kwargs):
+def call_student(function, *args, line_hints=(), **kwargs):
     """Call the student's function; if it raises, fail with the exception and the line of their code.
 
     Arguments:
     function -- the student's function
     *args, **kwargs -- passed through
+    line_hints -- pairs (words, hint): when every word occurs in the failing line of the student's code, the hint
+                  names the mistake (e.g. (("dA2", "D1"), "the masks are swapped"))
 
     Returns:
     whatever the function returns
@@ -43,19 +45,18 @@ def call_student(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except Exception as exc:  # a student's bug of any kind becomes a message, not our traceback
-        where = _student_line(exc)
-        fail(f"{name} raised {type(exc).__name__}: {exc}{where}", _hint_for_exception(exc))
+        frame = _student_frame(exc)
+        line = (frame.line or "").strip() if frame else ""
+        where = f"\n  at line {frame.lineno} of {frame.name}" + (f": {line}" if line else "") if frame else ""
+        hint = next((h for words, h in line_hints if all(w in line for w in words)), None)
+        fail(f"{name} raised {type(exc).__name__}: {exc}{where}", hint or _hint_for_exception(exc))
 
 
-def _student_line(exc):
-    """Describe the deepest frame of the traceback that is not in testCases, NumPy or the standard library."""
+def _student_frame(exc):
+    """The deepest frame of the traceback that is not in testCases, NumPy or the installed packages."""
     ours = (__file__.rsplit("/", 1)[0], np.__file__.rsplit("/", 2)[0], sys.prefix, sys.base_prefix)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(ours)]
-    if not frames:
-        return ""
-    frame = frames[-1]
-    code = f": {frame.line.strip()}" if frame.line else ""
-    return f"\n  at line {frame.lineno} of {frame.name}{code}"
+    return frames[-1] if frames else None
 
 
 def _hint_for_exception(exc):

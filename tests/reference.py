@@ -5,6 +5,7 @@ The solutions live only in ``notebooks/source/regularization/Regularization.ipyn
 """
 
 import json
+import linecache
 import pprint
 from pathlib import Path
 
@@ -54,7 +55,10 @@ def load_solutions(path=SOURCE_NOTEBOOK, replace=None):
     sources = solution_sources(path)
     sources.update(replace or {})
     for name in GRADED_FUNCTIONS:
-        exec(compile(sources[name], f"<solution {name}>", "exec"), namespace)
+        filename = f"<answer cell {name}>"
+        # Registered like IPython registers a cell, so tracebacks (and our feedback) can quote the failing line.
+        linecache.cache[filename] = (len(sources[name]), None, sources[name].splitlines(True), filename)
+        exec(compile(sources[name], filename, "exec"), namespace)
     return namespace
 
 

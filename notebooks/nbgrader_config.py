@@ -1,0 +1,23 @@
+"""nbgrader configuration of the course (this folder is the course root).
+
+The folder tree is the pipeline: source/ -> release/ -> submitted/ -> autograded/ -> feedback/.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+here = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = here
+c.CourseDirectory.course_id = "regularization"
+
+# What students see in place of a solution region.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Every released notebook opens with the course header (instructions for submitting).
+c.IncludeHeaderFooter.header = os.path.join(here, "source", "header.ipynb")
+
+# Per-cell time limit while autograding: a loop that never ends costs that cell, not the whole class.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
