@@ -18,12 +18,19 @@ class Variant:
     name -- short identifier, used in test ids and submission names
     description -- what the student did, as the feedback will say it
     edits -- pairs (old, new) applied with str.replace; each old must occur in the reference solution
+    feedback -- the words the feedback must contain (by default the description: the check recognises the output)
     """
 
     grade_id: str
     name: str
     description: str
     edits: tuple = field(default_factory=tuple)
+    feedback: str = ""
+
+    @property
+    def expected_feedback(self):
+        """What a check's message must contain for this variant."""
+        return self.feedback or self.description
 
     def source(self, sources=None):
         """The edited source of the answer cell."""
@@ -78,15 +85,17 @@ MISTAKES = (
               "    A3 = sigmoid(Z3)\n    A3 = A3 * (np.random.rand(A3.shape[0], A3.shape[1]) < keep_prob) / keep_prob\n"),)),
     Variant(_DF, "df_one_mask", "one mask is reused for both layers: draw a new mask D2 for layer 2",
             (("D2 = np.random.rand(A2.shape[0], A2.shape[1])\n    D2 = D2 < keep_prob",
-              "D2 = D1[:A2.shape[0], :]"),)),
+              "D2 = D1[:A2.shape[0], :]"),), feedback="each layer needs its own mask"),
     Variant(_DF, "df_reseeds", "the function calls np.random.seed: every call then drops the same units",
-            (('    W1 = parameters["W1"]\n', '    np.random.seed(1)\n    W1 = parameters["W1"]\n'),)),
+            (('    W1 = parameters["W1"]\n', '    np.random.seed(1)\n    W1 = parameters["W1"]\n'),),
+            feedback="your function reseeds the random generator"),
     Variant(_DB, "db_no_scaling", "dA is not divided by keep_prob after the mask",
             (("    dA2 = dA2 / keep_prob\n", ""), ("    dA1 = dA1 / keep_prob\n", ""))),
     Variant(_DB, "db_times_keep_prob", "dA is multiplied by keep_prob: divide by it, as the forward pass did",
             (("dA2 = dA2 / keep_prob", "dA2 = dA2 * keep_prob"), ("dA1 = dA1 / keep_prob", "dA1 = dA1 * keep_prob"))),
     Variant(_DB, "db_masks_swapped", "the masks are swapped: dA2 takes D2 and dA1 takes D1",
-            (("dA2 = dA2 * D2", "dA2 = dA2 * D1"), ("dA1 = dA1 * D1", "dA1 = dA1 * D2"))),
+            (("dA2 = dA2 * D2", "dA2 = dA2 * D1"), ("dA1 = dA1 * D1", "dA1 = dA1 * D2")),
+            feedback="the masks are swapped"),
     Variant(_DB, "db_mask_forgotten", "dA1 is not multiplied by the mask D1: no gradient may flow through a "
             "dropped unit", (("    dA1 = dA1 * D1\n", ""),)),
 )

@@ -1,0 +1,114 @@
+"""A class on nbgrader: make submissions from the release, autograde them, read scores from the gradebook.
+
+Thin wrappers over nbgrader's own CLI and gradebook API; they exist so that the demo and the tests drive the same
+pipeline the instructor runs (`make release`, `make autograde`, ...).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = ROOT / "notebooks"
+
+
+def nbgrader_env():
+    """The environment nbgrader runs in: this interpreter's bin/ first on PATH (kernels start `python`, and
+    nbgrader calls `alembic` when it creates a gradebook)."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def run_nbgrader(course_root, *args, check=True):
+    """Run `nbgrader ARGS` in the course root; return the CompletedProcess (output captured as text)."""
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    return subprocess.run([str(nbgrader), *args], cwd=course_root, env=nbgrader_env(), check=check,
+                          capture_output=True, text=True)
+
+
+def copy_course(destination, assignments=None):
+    """Copy the course root (config, header, source and release; no gradebook or submissions) to destination.
+
+    Arguments:
+    destination -- an empty or missing folder
+    assignments -- names of the assignments to copy (default: all)
+
+    Returns:
+    destination as a Path
+    """
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(COURSE / "nbgrader_config.py", destination / "nbgrader_config.py")
+    for stage in ("source", "release"):
+        for item in (COURSE / stage).iterdir():
+            if item.is_dir() and (assignments is None or item.name in assignments):
+                shutil.copytree(item, destination / stage / item.name, dirs_exist_ok=True)
+            elif item.is_file():
+                (destination / stage).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(item, destination / stage / item.name)
+    return destination
+
+
+def answer_sources(notebook_path, grade_ids=None):
+    """{grade_id: source} of the answer cells (nbgrader solution cells) of a notebook."""
+    nb = nbformat.read(notebook_path, as_version=4)
+    found = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and (grade_ids is None or meta.get("grade_id") in grade_ids):
+            found[meta["grade_id"]] = cell.source
+    return found
+
+
+def make_submission(release_path, answers):
+    """A student's notebook: the release with some answer cells replaced.
+
+    Arguments:
+    release_path -- the released notebook
+    answers -- {grade_id: source} for the answer cells the student filled
+
+    Returns:
+    nb -- the notebook (nbformat.NotebookNode), outputs cleared as a fresh submission would not need them
+    """
+    nb = nbformat.read(release_path, as_version=4)
+    unknown = set(answers) - {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    if unknown:
+        raise KeyError(f"the release has no answer cell(s) {sorted(unknown)}")
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return nb
+
+
+def submit(course_root, student, assignment, notebook_name, nb):
+    """Place a notebook where nbgrader collects it: submitted/STUDENT/ASSIGNMENT/NOTEBOOK."""
+    folder = Path(course_root) / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(nb, (str, bytes)):
+        (folder / notebook_name).write_text(nb if isinstance(nb, str) else nb.decode(), encoding="utf-8")
+    else:
+        nbformat.write(nb, folder / notebook_name)
+    return folder / notebook_name
+
+
+def gradebook_scores(course_root, assignment):
+    """{student: {"total": score, grade cell name: score, ...}} read with nbgrader's gradebook API."""
+    from nbgrader.api import Gradebook
+
+    url = f"sqlite:///{Path(course_root) / 'gradebook.db'}"
+    scores = {}
+    with Gradebook(url) as gb:
+        for submission in gb.assignment_submissions(assignment):
+            row = {"total": submission.score, "max": submission.max_score}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    row[grade.name] = grade.score
+            scores[submission.student_id] = row
+    return scores
