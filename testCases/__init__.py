@@ -17,12 +17,12 @@ from .checks import (
     compute_cost_with_regularization_test,
     forward_propagation_with_dropout_test,
 )
-from .feedback import CheckFailed
+from .feedback import CheckFailed, score
 
 __all__ = [
     "compute_cost_with_regularization_test_case", "backward_propagation_with_regularization_test_case",
     "forward_propagation_with_dropout_test_case", "backward_propagation_with_dropout_test_case",
     "compute_cost_with_regularization_test", "backward_propagation_with_regularization_test",
     "forward_propagation_with_dropout_test", "backward_propagation_with_dropout_test",
-    "CheckFailed",
+    "CheckFailed", "score",
 ]

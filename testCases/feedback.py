@@ -15,14 +15,22 @@ ATOL = 1e-7
 
 
 class CheckFailed(AssertionError):
-    """A public check found a wrong answer; the message says what and why."""
+    """A public check found a wrong answer; the message says what and why.
+
+    Attributes:
+    credit -- share of the points the answer still earns, in [0, 1): a known mistake may earn partial credit
+    """
+
+    def __init__(self, message, credit=0.0):
+        super().__init__(message)
+        self.credit = credit
 
 
-def fail(message, hint=None):
-    """Raise CheckFailed with a message and an optional hint (a line starting with 'Hint:')."""
+def fail(message, hint=None, credit=0.0):
+    """Raise CheckFailed with a message, an optional hint (a line starting with 'Hint:') and partial credit."""
     __tracebackhide__ = True  # IPython and pytest hide this frame: the message is what matters
     text = message if hint is None else f"{message}\nHint: {hint}"
-    raise CheckFailed(text) from None
+    raise CheckFailed(text, credit) from None
 
 
 def call_student(function, *args, line_hints=(), **kwargs):
@@ -76,7 +84,7 @@ def _hint_for_exception(exc):
     return "read the line above: it is where your function stopped."
 
 
-def check_number(name, got, expected, hint=None):
+def check_number(name, got, expected, hint=None, credit=0.0):
     """Fail unless got is a real number close to expected.
 
     Arguments:
@@ -84,6 +92,7 @@ def check_number(name, got, expected, hint=None):
     got -- the student's value
     expected -- float
     hint -- what to suggest when the value is wrong
+    credit -- share of the points still earned when the value is wrong (a known, partly right mistake)
     """
     __tracebackhide__ = True
     if got is None:
@@ -102,10 +111,10 @@ def check_number(name, got, expected, hint=None):
         fail(f"{name} is {value}, expected {expected!r}",
              "a log of 0 or a division by 0 gives nan/inf: check the operations on that value.")
     if not np.isclose(value, expected, rtol=RTOL, atol=ATOL):
-        fail(f"{name} is wrong: got {value!r}, expected {expected!r}", hint)
+        fail(f"{name} is wrong: got {value!r}, expected {expected!r}", hint, credit)
 
 
-def check_array(name, got, expected, hint=None, dtype_kind="f"):
+def check_array(name, got, expected, hint=None, dtype_kind="f", credit=0.0):
     """Fail unless got is a numpy array of expected's shape with values close to expected's.
 
     Arguments:
@@ -114,6 +123,7 @@ def check_array(name, got, expected, hint=None, dtype_kind="f"):
     expected -- numpy array
     hint -- what to suggest when the values are wrong
     dtype_kind -- "f" for numbers (any numeric dtype accepted), "b" for a mask (booleans or 0/1 numbers)
+    credit -- share of the points still earned when the values are wrong (a known, partly right mistake)
     """
     __tracebackhide__ = True
     if got is None:
@@ -140,7 +150,7 @@ def check_array(name, got, expected, hint=None, dtype_kind="f"):
         where = tuple(int(i) for i in np.argwhere(~close)[0])
         count = int((~close).sum())
         fail(f"{name} differs at {list(where)}: got {got_f[where]:.8g}, expected {float(expected[where]):.8g} "
-             f"({count} of {close.size} entries differ)", hint)
+             f"({count} of {close.size} entries differ)", hint, credit)
 
 
 def _shape_hint(got, expected):
@@ -204,3 +214,31 @@ def unpack_pair(name, got):
 def passed(message):
     """Print the pass line of a check."""
     print(f"All tests passed: {message}")
+
+
+def score(check, target, points):
+    """Run a public check for grading, and return the points it earns (nbgrader reads partial credit from the
+    number a test cell evaluates to).
+
+    A correct answer earns every point. A known mistake that is partly right earns its share, and the check's
+    message is printed so that the student's feedback names the mistake. Any other failure raises, and the cell
+    earns nothing.
+
+    Arguments:
+    check -- a public check, e.g. compute_cost_with_regularization_test
+    target -- the student's function
+    points -- the points of the test cell
+
+    Returns:
+    earned -- float in [0, points]
+    """
+    __tracebackhide__ = True
+    try:
+        check(target)
+    except CheckFailed as failure:
+        if failure.credit <= 0:
+            raise
+        earned = round(points * failure.credit, 2)
+        print(f"Partial credit, {earned} of {points} points: {failure}")
+        return earned
+    return float(points)

@@ -83,7 +83,7 @@ def expected_outputs(namespace):
 
 
 def mistake_outputs():
-    """{grade_id: [(description, outputs)]}: what each catalogued mistake outputs on the public case.
+    """{grade_id: [(description, credit, outputs)]}: what each catalogued mistake outputs on the public case.
 
     Only outputs that differ from the reference are kept, and only mistakes that return normally.
     """
@@ -105,7 +105,7 @@ def mistake_outputs():
         differing = {k: v for k, v in got.items() if k in want and not (np.shape(v) == np.shape(want[k])
                                                                          and np.allclose(v, want[k]))}
         if differing:
-            catalogue.setdefault(variant.grade_id, []).append((variant.description, differing))
+            catalogue.setdefault(variant.grade_id, []).append((variant.description, variant.credit, differing))
     return catalogue
 
 
@@ -132,13 +132,13 @@ def render_expected():
     for name, value in out.items():
         lines.append(f"{name} = {_literal(value)}")
         lines.append("")
-    lines.append("#: {function: [(description of the mistake, {variable: what the mistake outputs})]}")
+    lines.append("#: {function: [(description of the mistake, share of the points it earns, {variable: what it outputs})]}")
     lines.append("KNOWN_MISTAKES = {")
     for function, entries in mistake_outputs().items():
         lines.append(f"    {function!r}: [")
-        for description, outputs in entries:
+        for description, credit, outputs in entries:
             body = ", ".join(f"{k!r}: {_literal(v)}" for k, v in outputs.items())
-            lines.append(f"        ({description!r}, {{{body}}}),")
+            lines.append(f"        ({description!r}, {credit!r}, {{{body}}}),")
         lines.append("    ],")
     lines.append("}")
     return "\n".join(lines) + "\n"

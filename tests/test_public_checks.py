@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import testCases
-from testCases import CheckFailed
+from testCases import CheckFailed, score
 from tests.reference import GRADED_FUNCTIONS, load_solutions, solution_sources
 from tests.variants import CORRECT_ALTERNATIVES, MISTAKES
 
@@ -127,3 +127,34 @@ def test_a_wrong_tuple_instead_of_a3_and_cache_is_explained(solutions):
         return solutions["forward_propagation_with_dropout"](X, parameters, keep_prob)[0]
 
     assert "expected the pair (A3, cache)" in _failure(CHECKS["forward_propagation_with_dropout"], only_a3)
+
+
+def test_outputs_that_do_not_follow_from_the_students_own_masks_fail(solutions):
+    source = solutions["forward_propagation_with_dropout"]
+
+    def uniform_masks_but_wrong_scale(X, parameters, keep_prob):
+        np.random.uniform()  # another draw order: the masks differ from the reference
+        A3, cache = source(X, parameters, keep_prob)
+        return A3 * 0.5, cache
+
+    message = _failure(CHECKS["forward_propagation_with_dropout"], uniform_masks_but_wrong_scale)
+    assert "A3[:, 0] does not follow from your masks" in message
+
+
+@pytest.mark.parametrize("variant", [v for v in MISTAKES if v.credit > 0], ids=lambda v: v.name)
+def test_score_gives_a_partly_right_mistake_its_share_and_prints_why(variant, capsys):
+    namespace = load_solutions(replace={variant.grade_id: variant.source()})
+    earned = score(CHECKS[variant.grade_id], namespace[variant.grade_id], 4)
+    assert earned == 4 * variant.credit
+    assert f"Partial credit, {earned} of 4 points" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("variant", [v for v in MISTAKES if v.credit == 0], ids=lambda v: v.name)
+def test_score_raises_for_a_mistake_worth_nothing(variant):
+    namespace = load_solutions(replace={variant.grade_id: variant.source()})
+    with pytest.raises(CheckFailed):
+        score(CHECKS[variant.grade_id], namespace[variant.grade_id], 4)
+
+
+def test_score_gives_a_correct_answer_every_point(solutions):
+    assert score(CHECKS["compute_cost_with_regularization"], solutions["compute_cost_with_regularization"], 2) == 2.0
