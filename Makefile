@@ -12,7 +12,7 @@ COURSE := notebooks
 ASSIGNMENT := regularization
 SOURCE_NB := $(COURSE)/source/$(ASSIGNMENT)/Regularization.ipynb
 
-.PHONY: setup test demo release lab clean
+.PHONY: setup test demo release autograde feedback grades validate lab clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,23 @@ demo: setup release
 
 release: setup
 	cd $(COURSE) && $(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --quiet
+
+# Grade every notebook in notebooks/submitted/STUDENT/$(ASSIGNMENT)/ (collect them there first).
+autograde: release
+	cd $(COURSE) && $(BIN)/nbgrader autograde $(ASSIGNMENT) --force
+
+# HTML feedback per student in notebooks/feedback/: messages, hints and points, no hidden test source.
+feedback: setup
+	cd $(COURSE) && $(BIN)/nbgrader generate_feedback $(ASSIGNMENT) --force
+
+# Every student's scores, from the gradebook, as notebooks/grades.csv.
+grades: setup
+	cd $(COURSE) && $(BIN)/nbgrader export --to grades.csv
+
+# A student checks a notebook before submitting: exits 1 unless every check passes.
+#   make validate NB=notebooks/release/regularization/Regularization.ipynb
+validate: setup
+	$(BIN)/python -m course.validate $(NB)
 
 lab: setup
 	cd $(COURSE)/release/$(ASSIGNMENT) && $(BIN)/jupyter lab Regularization.ipynb

@@ -1,26 +1,85 @@
-"""`make demo`: execute the reference notebook headless and print the three-model results table."""
+"""`make demo`: execute the reference notebook, then grade a small class with nbgrader and report on it.
 
+1. Executes the source notebook headless (nbclient) and prints the three-model results table.
+2. Builds a class from the committed release (the reference solutions, the untouched release, typical mistakes,
+   a correct-but-different solution), autogrades it with nbgrader, writes feedback and grades.csv, saves a
+   histogram of the scores, and prints one row per student.
+Everything is written under demo-output/ (a copy of the course: the real gradebook is never touched).
+"""
+
+import shutil
 import time
 from pathlib import Path
 
+from course.classroom import POINTS, demo_class
+from course.grading import feedback_summary, grade_class
 from course.notebooks import cell_text_output, execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks" / "source" / "regularization" / "Regularization.ipynb"
 OUTPUT_DIR = ROOT / "demo-output"
+SHORT = {"compute_cost_with_regularization": "cost", "backward_propagation_with_regularization": "L2 back",
+         "forward_propagation_with_dropout": "drop fwd", "backward_propagation_with_dropout": "drop back"}
 
 
-def main():
-    """Execute the source notebook into demo-output/ and print its results table."""
-    start = time.perf_counter()
+def run_reference():
+    """Execute the reference notebook into demo-output/ and print its results table."""
     executed = OUTPUT_DIR / "Regularization.executed.ipynb"
     print(f"Executing the reference notebook {SOURCE.relative_to(ROOT)} ...", flush=True)
     nb = execute_notebook(SOURCE, executed, cwd=SOURCE.parent)
-    print()
-    print("Results on the shipped goalkeeper dataset:")
+    print("\nResults on the shipped goalkeeper dataset:")
     print(cell_text_output(nb, "results_table"))
-    print(f"Executed notebook: {executed}")
-    print(f"(executed in {time.perf_counter() - start:.1f} s)")
+    print(f"Executed notebook: {executed.relative_to(ROOT)}\n")
+
+
+def run_class():
+    """Grade the demo class and print the table; return the scores."""
+    course = OUTPUT_DIR / "course"
+    shutil.rmtree(course, ignore_errors=True)
+    students = demo_class()
+    print(f"Autograding a class of {len(students)} submissions with nbgrader ...", flush=True)
+    scores = grade_class(course, students)
+    header = f"{'student':<13}" + "".join(f"{SHORT[n]:>10}" for n in POINTS) + f"{'total':>8}  first line of feedback"
+    print(header)
+    print("-" * len(header))
+    for s in students:
+        row = scores[s.student]
+        cells = "".join(f"{row[name + '_tests']:>10.2g}" for name in POINTS)
+        line = feedback_summary(course, s.student)
+        print(f"{s.student:<13}{cells}{row['total']:>8.3g}  {line[:90]}")
+    print(f"{'(max)':<13}" + "".join(f"{p:>10}" for p in POINTS.values()) + f"{sum(POINTS.values()):>8}")
+    histogram = OUTPUT_DIR / "scores.png"
+    save_histogram([scores[s.student]["total"] for s in students], sum(POINTS.values()), histogram)
+    print(f"\nFeedback (HTML per student): {(course / 'feedback').relative_to(ROOT)}/")
+    print(f"Grades: {(course / 'grades.csv').relative_to(ROOT)}")
+    print(f"Histogram of the scores: {histogram.relative_to(ROOT)}")
+    return scores
+
+
+def save_histogram(totals, maximum, path):
+    """Save a histogram of the class's total scores as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(totals, bins=[x - 0.25 for x in range(0, int(maximum) + 2)], color="#3b6ea8", edgecolor="white")
+    ax.set_xlabel(f"total score (out of {maximum:g})")
+    ax.set_ylabel("students")
+    ax.set_title("Regularization assignment: the demo class")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main():
+    """Run the whole demo."""
+    start = time.perf_counter()
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    run_reference()
+    run_class()
+    print(f"(demo finished in {time.perf_counter() - start:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -112,3 +112,42 @@ def gradebook_scores(course_root, assignment):
                     row[grade.name] = grade.score
             scores[submission.student_id] = row
     return scores
+
+
+def grade_class(course_root, submissions, assignment="regularization", notebook="Regularization.ipynb"):
+    """Grade a class end to end with nbgrader, in a copy of the course: release, submit, autograde, feedback,
+    grades.csv.
+
+    Arguments:
+    course_root -- a folder for the copy of the course (created)
+    submissions -- objects with `student` and `answers()` (see course.classroom.Submission)
+
+    Returns:
+    scores -- {student: {"total", "max", grade cell: points}} from the gradebook
+    """
+    course_root = copy_course(course_root, assignments=[assignment])
+    run_nbgrader(course_root, "generate_assignment", assignment, "--force")
+    release = course_root / "release" / assignment / notebook
+    for submission in submissions:
+        submit(course_root, submission.student, assignment, notebook, make_submission(release, submission.answers()))
+    run_nbgrader(course_root, "autograde", assignment, "--force")
+    run_nbgrader(course_root, "generate_feedback", assignment, "--force")
+    run_nbgrader(course_root, "export", "--to", str(Path(course_root) / "grades.csv"))
+    return gradebook_scores(course_root, assignment)
+
+
+def feedback_summary(course_root, student, assignment="regularization", notebook="Regularization.ipynb"):
+    """The first thing a student's feedback says: the first failing or partly credited check, in one line."""
+    path = Path(course_root) / "autograded" / student / assignment / notebook
+    if not path.is_file():
+        return "not graded: no autograded notebook"
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if not cell.metadata.get("nbgrader", {}).get("grade"):
+            continue
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                return f"{output.ename}: {output.evalue}".splitlines()[0]
+            if output.output_type == "stream" and output.text.startswith("Partial credit"):
+                return output.text.splitlines()[0]
+    return "all checks passed"

@@ -21,3 +21,21 @@ c.IncludeHeaderFooter.header = os.path.join(here, "source", "header.ipynb")
 # Per-cell time limit while autograding: a loop that never ends costs that cell, not the whole class.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# A harmless warning on stderr (a RuntimeWarning from NumPy, say) must not zero a correct test cell: nbgrader gives
+# 0 points to any graded cell with stderr output, unless IgnorePattern removes it first.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"^[^\n]*:\d+: (Runtime|Deprecation|PendingDeprecation|Future|User|Syntax)Warning: "
+
+# A submission that floods its output cannot bloat the gradebook or the feedback.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 40
+
+# Feedback shows each failing check's message, hint and points, never the source of hidden tests: their regions
+# are cleared, and the tracebacks of graded cells are cut to `Exception: message`.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "course.feedback.ShortErrors",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

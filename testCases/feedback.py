@@ -70,6 +70,8 @@ def _student_frame(exc):
 def _hint_for_exception(exc):
     """A hint for the exceptions students meet most often."""
     text = str(exc)
+    if isinstance(exc, NotImplementedError):
+        return "the exercise is not done yet: replace `raise NotImplementedError()` with your code."
     if isinstance(exc, ValueError) and ("shapes" in text or "broadcast" in text or "aligned" in text):
         return ("two arrays have shapes that do not fit together. Print the shapes of the operands on that line; "
                 "np.dot(W, A) needs W (n_l, n_prev) and A (n_prev, m), and A.T transposes.")

@@ -3,7 +3,7 @@
 import pytest
 
 from course.grading import answer_sources, copy_course, gradebook_scores, make_submission, run_nbgrader, submit
-from tests.reference import GRADED_FUNCTIONS, SOURCE_NOTEBOOK
+from course.reference import GRADED_FUNCTIONS, SOURCE_NOTEBOOK
 
 ASSIGNMENT = "regularization"
 NOTEBOOK = "Regularization.ipynb"

@@ -5,8 +5,8 @@ import pytest
 
 import testCases
 from testCases import CheckFailed, score
-from tests.reference import GRADED_FUNCTIONS, load_solutions, solution_sources
-from tests.variants import CORRECT_ALTERNATIVES, MISTAKES
+from course.reference import GRADED_FUNCTIONS, load_solutions, solution_sources
+from course.variants import CORRECT_ALTERNATIVES, MISTAKES
 
 CHECKS = {name: getattr(testCases, name + "_test") for name in GRADED_FUNCTIONS}
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from testCases import (backward_propagation_with_dropout_test_case, backward_propagation_with_regularization_test_case,
                        compute_cost_with_regularization_test_case, forward_propagation_with_dropout_test_case)
-from tests.reference import load_solutions
+from course.reference import load_solutions
 
 
 def test_cost_case_has_the_original_a3_and_labels():

@@ -7,7 +7,7 @@ each mistake outputs on the public case) and the grading tests; ``CORRECT_ALTERN
 
 from dataclasses import dataclass, field
 
-from tests.reference import solution_sources
+from course.reference import solution_sources
 
 
 @dataclass(frozen=True)
