@@ -46,7 +46,7 @@ def run_class():
         row = scores[s.student]
         cells = "".join(f"{row[name + '_tests']:>10.2g}" for name in POINTS)
         line = feedback_summary(course, s.student)
-        print(f"{s.student:<13}{cells}{row['total']:>8.3g}  {line[:90]}")
+        print(f"{s.student:<13}{cells}{row['total']:>8.3g}  {line[:100]}")
     print(f"{'(max)':<13}" + "".join(f"{p:>10}" for p in POINTS.values()) + f"{sum(POINTS.values()):>8}")
     histogram = OUTPUT_DIR / "scores.png"
     save_histogram([scores[s.student]["total"] for s in students], sum(POINTS.values()), histogram)

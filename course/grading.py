@@ -137,7 +137,8 @@ def grade_class(course_root, submissions, assignment="regularization", notebook=
 
 
 def feedback_summary(course_root, student, assignment="regularization", notebook="Regularization.ipynb"):
-    """The first thing a student's feedback says: the first failing or partly credited check, in one line."""
+    """The first thing a student's feedback says: the first failing or partly credited check, in one line (its
+    hint, which names the mistake, when it has one)."""
     path = Path(course_root) / "autograded" / student / assignment / notebook
     if not path.is_file():
         return "not graded: no autograded notebook"
@@ -147,7 +148,14 @@ def feedback_summary(course_root, student, assignment="regularization", notebook
             continue
         for output in cell.get("outputs", []):
             if output.output_type == "error":
-                return f"{output.ename}: {output.evalue}".splitlines()[0]
+                return _one_line(f"{output.ename}: {output.evalue}")
             if output.output_type == "stream" and output.text.startswith("Partial credit"):
-                return output.text.splitlines()[0]
+                return _one_line(output.text)
     return "all checks passed"
+
+
+def _one_line(message):
+    """The hint of a check's message if it has one, else its first line."""
+    lines = message.strip().splitlines()
+    hints = [line[len("Hint: "):] for line in lines if line.startswith("Hint: ")]
+    return hints[0] if hints else lines[0]
