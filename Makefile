@@ -30,9 +30,12 @@ demo: setup release
 release: setup
 	cd $(COURSE) && $(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --quiet
 
-# Grade every notebook in notebooks/submitted/STUDENT/$(ASSIGNMENT)/ (collect them there first).
+# Grade every notebook in notebooks/submitted/STUDENT/$(ASSIGNMENT)/ (collect them there first), in JOBS parallel
+# workers: nbgrader's autograde per student in a private copy of the course, then a verification pass that re-runs
+# each graded function in a clean process; only the main process writes the course gradebook.
+JOBS ?= 1
 autograde: release
-	cd $(COURSE) && $(BIN)/nbgrader autograde $(ASSIGNMENT) --force
+	$(BIN)/python -m course.autograde --course $(COURSE) --assignment $(ASSIGNMENT) --jobs $(JOBS)
 
 # HTML feedback per student in notebooks/feedback/: messages, hints and points, no hidden test source.
 feedback: setup

@@ -107,3 +107,123 @@ def every_mistake_class():
         chosen = [vs[i].name for vs in alternatives.values() if i < len(vs)]
         class_.append(_submission(f"alternative-{i + 1}", ", ".join(chosen), chosen))
     return class_
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Attempts to get points without earning them, and submissions that break the notebook. Each targets the cost
+# function with a WRONG answer (the cost is 0) unless it says otherwise; the other three functions are right.
+
+_COST = "compute_cost_with_regularization"
+_WRONG_COST_LINE = "cost = cross_entropy_cost + L2_regularization_cost"
+
+
+@dataclass
+class Attempt(Submission):
+    """A submission built by editing the reference answers and, optionally, the notebook itself.
+
+    prefix -- code put before the cost answer cell's code (module level)
+    body -- code put at the top of the cost function's body
+    wrong -- whether the cost function returns a wrong cost (0.0)
+    notebook_edit -- callable(nb) changing the notebook (e.g. deleting a test cell), or None
+    raw -- text written instead of a notebook (a file that is not JSON), or None
+    rename -- a file name to submit the notebook under instead of the expected one, or None
+    """
+
+    prefix: str = ""
+    body: str = ""
+    wrong: bool = True
+    notebook_edit: object = None
+    raw: str = None
+    rename: str = None
+
+    def answers(self, sources=None):
+        answers = super().answers(sources)
+        source = answers[_COST]
+        if self.wrong:
+            source = source.replace(_WRONG_COST_LINE, "cost = 0.0")
+        if self.body:
+            indented = "".join(f"    {line}\n" for line in self.body.splitlines())
+            source = source.replace('    m = Y.shape[1]\n', indented + '    m = Y.shape[1]\n', 1)
+        answers[_COST] = self.prefix + ("\n" if self.prefix else "") + source
+        return answers
+
+    def write(self, folder, notebook, release):
+        """Write this submission's files into submitted/STUDENT/ASSIGNMENT/."""
+        from course.grading import make_submission
+        import nbformat
+
+        target = folder / (self.rename or notebook)
+        if self.raw is not None:
+            target.write_text(self.raw)
+            return
+        nb = make_submission(release, self.answers())
+        if self.notebook_edit is not None:
+            self.notebook_edit(nb)
+        nbformat.write(nb, target)
+
+
+def _delete_cell(grade_id):
+    def edit(nb):
+        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
+    return edit
+
+
+def _replace_cell(grade_id, source):
+    def edit(nb):
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                cell.source = source
+    return edit
+
+
+_FULL_BUT_COST = {name: (0 if name == _COST else points) for name, points in POINTS.items()}
+_ALWAYS_TRUE_ARRAY = '''
+class _Agreeable(np.ndarray):
+    def __eq__(self, other): return True
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return np.ones(np.broadcast(*[np.asarray(i) for i in inputs]).shape, dtype=bool) \\
+            if ufunc in (np.less_equal, np.equal, np.isfinite) else \\
+            getattr(ufunc, method)(*[np.asarray(i) for i in inputs], **kwargs)
+'''
+
+
+def tamper_class():
+    """The tampering corpus: every attempt, with the points each one must get (no more)."""
+    def attempt(student, about, expected=None, **kwargs):
+        return Attempt(student, about, expected=dict(expected or _FULL_BUT_COST), **kwargs)
+
+    patch = ("np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: np.True_\n"
+             "np.testing.assert_allclose = lambda *a, **k: None\n")
+    return [
+        attempt("patch-numpy", "patches np.allclose, np.isclose and np.testing at module level", prefix=patch),
+        attempt("patch-in-body", "patches NumPy's comparisons inside the graded function", body=patch),
+        attempt("patch-checks", "replaces testCases' checks and score at module level",
+                prefix="import testCases\ntestCases.compute_cost_with_regularization_test = lambda f: None\n"
+                       "compute_cost_with_regularization_test = lambda f: None\n"
+                       "testCases.score = lambda check, f, points: points\nscore = lambda check, f, points: points\n"
+                       "import builtins\nbuiltins.score = score\n"),
+        attempt("redefine-check", "redefines the public check inside the function, for later cells",
+                body="globals()['compute_cost_with_regularization_test'] = lambda f: None\n"
+                     "globals()['score'] = lambda check, f, points: points\n"),
+        attempt("agreeable-array", "returns an ndarray subclass whose comparisons always succeed",
+                prefix=_ALWAYS_TRUE_ARRAY, wrong=False,
+                body="return np.asarray(0.0).view(_Agreeable)\n"),
+        attempt("sys-exit", "calls sys.exit() in the answer cell", prefix="import sys\nsys.exit()\n"),
+        attempt("kernel-killer", "kills its kernel with os._exit(0)", prefix="import os\nos._exit(0)\n",
+                wrong=False),
+        attempt("infinite-loop", "loops forever inside the graded function", body="while True:\n    pass\n",
+                wrong=False),
+        attempt("keyboard-interrupt", "raises KeyboardInterrupt inside the graded function",
+                body="raise KeyboardInterrupt\n", wrong=False),
+        attempt("flood", "floods the output with 20000 lines per call, then answers correctly",
+                body="for _i in range(20000):\n    print('spam', _i)\n", wrong=False,
+                expected=dict(POINTS)),
+        attempt("deleted-test-cell", "deleted the cost function's test cell (the answer itself is right)",
+                wrong=False, notebook_edit=_delete_cell(_COST + "_tests")),
+        attempt("edited-test-cell", "replaced the cost test cell by one that always passes",
+                notebook_edit=_replace_cell(_COST + "_tests", "points = 2\npoints")),
+        attempt("not-json", "a file that is not JSON", raw="{ this is not a notebook",
+                expected={name: 0 for name in POINTS}),
+        attempt("renamed", "correct answers in a notebook saved under another name", wrong=False,
+                rename="Regularization-final (1).ipynb", expected=dict(POINTS)),
+    ]

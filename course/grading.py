@@ -114,13 +114,15 @@ def gradebook_scores(course_root, assignment):
     return scores
 
 
-def grade_class(course_root, submissions, assignment="regularization", notebook="Regularization.ipynb"):
+def grade_class(course_root, submissions, assignment="regularization", notebook="Regularization.ipynb", jobs=1):
     """Grade a class end to end with nbgrader, in a copy of the course: release, submit, autograde, feedback,
     grades.csv.
 
     Arguments:
     course_root -- a folder for the copy of the course (created)
-    submissions -- objects with `student` and `answers()` (see course.classroom.Submission)
+    submissions -- objects with `student` and `answers()` (see course.classroom.Submission); an object with a
+                   `write(folder, notebook_name)` method writes its own files instead (e.g. a corrupt notebook)
+    jobs -- parallel grading workers (course.autograde)
 
     Returns:
     scores -- {student: {"total", "max", grade cell: points}} from the gradebook
@@ -129,8 +131,16 @@ def grade_class(course_root, submissions, assignment="regularization", notebook=
     run_nbgrader(course_root, "generate_assignment", assignment, "--force")
     release = course_root / "release" / assignment / notebook
     for submission in submissions:
-        submit(course_root, submission.student, assignment, notebook, make_submission(release, submission.answers()))
-    run_nbgrader(course_root, "autograde", assignment, "--force")
+        if hasattr(submission, "write"):
+            folder = Path(course_root) / "submitted" / submission.student / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            submission.write(folder, notebook, release)
+        else:
+            submit(course_root, submission.student, assignment, notebook,
+                   make_submission(release, submission.answers()))
+    from course.autograde import autograde
+
+    autograde(course_root, assignment, notebook, jobs=jobs, progress=False)
     run_nbgrader(course_root, "generate_feedback", assignment, "--force")
     run_nbgrader(course_root, "export", "--to", str(Path(course_root) / "grades.csv"))
     return gradebook_scores(course_root, assignment)

@@ -18,8 +18,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Every released notebook opens with the course header (instructions for submitting).
 c.IncludeHeaderFooter.header = os.path.join(here, "source", "header.ipynb")
 
-# Per-cell time limit while autograding: a loop that never ends costs that cell, not the whole class.
-c.Execute.timeout = 120
+# Per-cell time limit while autograding: a loop that never ends costs that cell, not the whole class. While
+# grading (NBGRADER_EXECUTION set) the slowest cell of our notebooks takes well under a second, so 15 s leaves a
+# slow but honest implementation ample room, and a submission that loops in one function (called by about three
+# cells) costs under a minute.
+c.Execute.timeout = 15
 c.Execute.interrupt_on_timeout = True
 
 # A harmless warning on stderr (a RuntimeWarning from NumPy, say) must not zero a correct test cell: nbgrader gives
