@@ -67,7 +67,7 @@ def _prepare(course_root, scratch, assignment, student, notebook):
     """Copy what nbgrader needs for one student into a private course; return (notes, ok)."""
     from course.grading import copy_course
 
-    copy_course(scratch, assignments=[assignment])
+    copy_course(scratch, assignments=[assignment], course=course_root)
     shutil.copy2(Path(course_root) / ".grading-template.db", scratch / "gradebook.db")
     source = Path(course_root) / "submitted" / student / assignment
     target = scratch / "submitted" / student / assignment
@@ -244,7 +244,7 @@ def _make_template(course_root, assignment):
     with tempfile.TemporaryDirectory() as tmp:
         from course.grading import copy_course
 
-        scratch = copy_course(Path(tmp) / "course", assignments=[assignment])
+        scratch = copy_course(Path(tmp) / "course", assignments=[assignment], course=course_root)
         db = scratch / "gradebook.db"
         subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", assignment, "--force",
                         f"--CourseDirectory.db_url=sqlite:///{db}", f"--CourseDirectory.root={scratch}"],

@@ -32,21 +32,25 @@ def run_nbgrader(course_root, *args, check=True):
                           capture_output=True, text=True)
 
 
-def copy_course(destination, assignments=None):
-    """Copy the course root (config, header, source and release; no gradebook or submissions) to destination.
+def copy_course(destination, assignments=None, course=COURSE):
+    """Copy a course root (config, header, source and release; no gradebook or submissions) to destination.
 
     Arguments:
     destination -- an empty or missing folder
     assignments -- names of the assignments to copy (default: all)
+    course -- the course root to copy (default: this repository's notebooks/)
 
     Returns:
     destination as a Path
     """
     destination = Path(destination)
+    course = Path(course)
     destination.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(COURSE / "nbgrader_config.py", destination / "nbgrader_config.py")
+    shutil.copy2(course / "nbgrader_config.py", destination / "nbgrader_config.py")
     for stage in ("source", "release"):
-        for item in (COURSE / stage).iterdir():
+        if not (course / stage).is_dir():
+            continue
+        for item in (course / stage).iterdir():
             if item.is_dir() and (assignments is None or item.name in assignments):
                 shutil.copytree(item, destination / stage / item.name, dirs_exist_ok=True)
             elif item.is_file():
@@ -99,10 +103,13 @@ def submit(course_root, student, assignment, notebook_name, nb):
 
 
 def gradebook_scores(course_root, assignment):
-    """{student: {"total": score, grade cell name: score, ...}} read with nbgrader's gradebook API."""
+    """{student: {"total": score, grade cell name: score, ...}} read with nbgrader's gradebook API, from the
+    gradebook the course's nbgrader_config.py names (SQLite by default, PostgreSQL through db_url)."""
     from nbgrader.api import Gradebook
 
-    url = f"sqlite:///{Path(course_root) / 'gradebook.db'}"
+    from course.autograde import course_config
+
+    url = course_config(course_root)[1].db_url
     scores = {}
     with Gradebook(url) as gb:
         for submission in gb.assignment_submissions(assignment):
