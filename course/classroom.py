@@ -71,8 +71,14 @@ def _submission(student, about, variants=()):
     return Submission(student, about, tuple(variants), expected=_expected(variants))
 
 
-def demo_class():
-    """The demo's class: the reference, the untouched release, typical mistakes and a correct-but-different one."""
+def demo_class(attempts=True):
+    """The demo's class: the reference, the untouched release, typical mistakes, a correct-but-different one, and
+    (with attempts) a tampering attempt, a kernel killer and an infinite loop."""
+    chosen = ("patch-numpy", "kernel-killer", "infinite-loop") if attempts else ()
+    return _typical_class() + [a for a in tamper_class() if a.student in chosen]
+
+
+def _typical_class():
     return [
         _submission("reference", "the reference solutions"),
         Submission("untouched", "the release as handed out", answered=False,

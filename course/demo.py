@@ -37,17 +37,18 @@ def run_class():
     course = OUTPUT_DIR / "course"
     shutil.rmtree(course, ignore_errors=True)
     students = demo_class()
-    print(f"Autograding a class of {len(students)} submissions with nbgrader ...", flush=True)
-    scores = grade_class(course, students)
-    header = f"{'student':<13}" + "".join(f"{SHORT[n]:>10}" for n in POINTS) + f"{'total':>8}  first line of feedback"
+    print(f"Autograding a class of {len(students)} submissions with nbgrader, 2 workers ...", flush=True)
+    scores = grade_class(course, students, jobs=2)
+    header = f"{'student':<16}" + "".join(f"{SHORT[n]:>10}" for n in POINTS) + f"{'total':>8}  first line of feedback"
     print(header)
     print("-" * len(header))
     for s in students:
         row = scores[s.student]
         cells = "".join(f"{row[name + '_tests']:>10.2g}" for name in POINTS)
-        line = feedback_summary(course, s.student)
-        print(f"{s.student:<13}{cells}{row['total']:>8.3g}  {line[:100]}")
-    print(f"{'(max)':<13}" + "".join(f"{p:>10}" for p in POINTS.values()) + f"{sum(POINTS.values()):>8}")
+        # A score lowered by the verification pass, or a notebook that could not run, explains itself first.
+        line = row["comments"][0] if row["comments"] else feedback_summary(course, s.student)
+        print(f"{s.student:<16}{cells}{row['total']:>8.3g}  {line[:110]}")
+    print(f"{'(max)':<16}" + "".join(f"{p:>10}" for p in POINTS.values()) + f"{sum(POINTS.values()):>8}")
     histogram = OUTPUT_DIR / "scores.png"
     save_histogram([scores[s.student]["total"] for s in students], sum(POINTS.values()), histogram)
     print(f"\nFeedback (HTML per student): {(course / 'feedback').relative_to(ROOT)}/")

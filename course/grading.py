@@ -114,9 +114,11 @@ def gradebook_scores(course_root, assignment):
     with Gradebook(url) as gb:
         for submission in gb.assignment_submissions(assignment):
             row = {"total": submission.score, "max": submission.max_score}
+            row["comments"] = []
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     row[grade.name] = grade.score
+                row["comments"] += [c.comment for c in notebook.comments if c.comment]
             scores[submission.student_id] = row
     return scores
 
