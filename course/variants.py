@@ -105,6 +105,11 @@ MISTAKES = (
 CORRECT_ALTERNATIVES = (
     Variant(_COST, "cost_norm_squared", "np.linalg.norm(W) ** 2",
             ((_L2, "lambd / (2 * m) * sum(np.linalg.norm(W) ** 2 for W in (W1, W2, W3))"),)),
+    Variant(_COST, "cost_harmless_warning", "right, but prints a RuntimeWarning on stderr at every call",
+            (("    m = Y.shape[1]\n",
+              "    import warnings\n    warnings.simplefilter('always', RuntimeWarning)\n"
+              "    np.log(np.zeros(1))  # divide by zero: a RuntimeWarning on stderr, harmless\n"
+              "    m = Y.shape[1]\n"),)),
     Variant(_COST, "cost_einsum", "sum of W * W",
             ((_L2, "(lambd / (2 * m)) * ((W1 * W1).sum() + (W2 * W2).sum() + (W3 * W3).sum())"),)),
     Variant(_L2B, "l2b_matmul", "@ instead of np.dot",
