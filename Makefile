@@ -9,8 +9,12 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 STAMP := $(VENV)/.installed-stamp
 COURSE := notebooks
-ASSIGNMENT := regularization
-SOURCE_NB := $(COURSE)/source/$(ASSIGNMENT)/Regularization.ipynb
+ASSIGNMENTS := regularization deep_regularization
+# The assignment that autograde, feedback and lab work on: `make autograde ASSIGNMENT=deep_regularization`.
+ASSIGNMENT ?= regularization
+NOTEBOOK_regularization := Regularization.ipynb
+NOTEBOOK_deep_regularization := DeepRegularization.ipynb
+NOTEBOOK := $(NOTEBOOK_$(ASSIGNMENT))
 
 .PHONY: setup test demo release autograde feedback grades validate lab clean
 
@@ -28,14 +32,14 @@ demo: setup release
 	$(BIN)/python -m course.demo
 
 release: setup
-	cd $(COURSE) && $(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --quiet
+	cd $(COURSE) && for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --quiet || exit 1; done
 
 # Grade every notebook in notebooks/submitted/STUDENT/$(ASSIGNMENT)/ (collect them there first), in JOBS parallel
 # workers: nbgrader's autograde per student in a private copy of the course, then a verification pass that re-runs
 # each graded function in a clean process; only the main process writes the course gradebook.
 JOBS ?= 1
 autograde: release
-	$(BIN)/python -m course.autograde --course $(COURSE) --assignment $(ASSIGNMENT) --jobs $(JOBS)
+	$(BIN)/python -m course.autograde --course $(COURSE) --assignment $(ASSIGNMENT) --notebook $(NOTEBOOK) --jobs $(JOBS)
 
 # HTML feedback per student in notebooks/feedback/: messages, hints and points, no hidden test source.
 feedback: setup
@@ -51,7 +55,7 @@ validate: setup
 	$(BIN)/python -m course.validate $(NB)
 
 lab: setup
-	cd $(COURSE)/release/$(ASSIGNMENT) && $(BIN)/jupyter lab Regularization.ipynb
+	cd $(COURSE)/release/$(ASSIGNMENT) && $(BIN)/jupyter lab $(NOTEBOOK)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -39,7 +39,7 @@ class Result:
 
     def final_scores(self):
         """{grade cell: (points, reason)}: nbgrader's points, capped by what the clean run confirms."""
-        out = {}
+        out = {cell: (points, "") for cell, points in self.in_kernel.items()}
         for function, verdict in self.verdicts.items():
             cell = function + "_tests"
             if cell in self.in_kernel:
@@ -84,6 +84,10 @@ def _prepare(course_root, scratch, assignment, student, notebook):
 
 
 _WORKER = {}
+
+#: Assignments whose graded functions course.verify re-runs in a clean process. Others keep nbgrader's in-kernel
+#: scores (they are still graded in private course copies, in parallel, by a single gradebook writer).
+VERIFIED_ASSIGNMENTS = ("regularization",)
 
 
 def _init_worker():
@@ -142,7 +146,10 @@ def grade_one(course_root, assignment, notebook, student):
             result.notes.append("The notebook could not be run to the end by the grader (its kernel died, it is "
                                 "not a valid notebook, or a cell ran too long): its functions were graded in a "
                                 "clean process only.")
-        result.verdicts = verify_submission(submitted, _WORKER["solutions"])
+        if assignment in VERIFIED_ASSIGNMENTS:
+            result.verdicts = verify_submission(submitted, _WORKER["solutions"])
+        elif not result.in_kernel:
+            result.notes.append("No clean-process verifier exists for this assignment: nothing could be graded.")
     result.seconds = time.perf_counter() - start
     return result
 
@@ -180,6 +187,7 @@ def record(api, coursedir, assignment, notebook, result):
                     extra = " ".join(result.notes)
                     comment.manual_comment = f"{extra} {comment.manual_comment or ''}".strip()
         gb.db.commit()
+        totals = (submission.score, submission.max_score)
     target = Path(coursedir.root) / "autograded" / result.student / assignment
     feedback = Path(coursedir.root) / "feedback" / result.student / assignment
     shutil.rmtree(target, ignore_errors=True)
@@ -188,17 +196,18 @@ def record(api, coursedir, assignment, notebook, result):
     else:
         # nbgrader cannot write feedback without an autograded notebook: write the student a page ourselves.
         feedback.mkdir(parents=True, exist_ok=True)
-        (feedback / notebook.replace(".ipynb", ".html")).write_text(fallback_feedback(result, finals))
+        (feedback / notebook.replace(".ipynb", ".html")).write_text(fallback_feedback(result, finals, totals))
+    return totals
 
 
-def fallback_feedback(result, finals):
+def fallback_feedback(result, finals, totals):
     """A plain HTML feedback page for a submission nbgrader could not run."""
-    rows = "".join(f"<tr><td>{html.escape(cell)}</td><td>{earned:g} / {POINTS[cell[:-6]]}</td>"
+    rows = "".join(f"<tr><td>{html.escape(cell)}</td><td>{earned:g}</td>"
                    f"<td>{html.escape(reason)}</td></tr>" for cell, (earned, reason) in finals.items())
-    total = sum(e for e, _ in finals.values())
+    total, maximum = totals
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in result.notes)
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback: {html.escape(result.student)}"
-            f"</title></head><body><h1>Feedback</h1>{notes}<p>Total: {total:g} / {sum(POINTS.values())}</p>"
+            f"</title></head><body><h1>Feedback</h1>{notes}<p>Total: {total:g} / {maximum:g}</p>"
             f"<table><tr><th>test cell</th><th>score</th><th>why</th></tr>{rows}</table></body></html>")
 
 
@@ -222,9 +231,9 @@ def autograde(course_root=COURSE, assignment="regularization", notebook="Regular
             except Exception as exc:  # a worker bug must not lose the others' results, nor this student's row
                 result = Result(student, notes=[f"Grading failed: {type(exc).__name__}: {exc}"],
                                 verdicts={f: _zero(f) for f in POINTS})
-            record(api, coursedir, assignment, notebook, result)
+            total, maximum = record(api, coursedir, assignment, notebook, result)
             results[student] = result
-            failures += sum(e < POINTS[c[:-6]] for c, (e, _) in result.final_scores().items()) > 0
+            failures += total < maximum
             bar.set_postfix(not_full_marks=failures, refresh=False)
             bar.update(1)
     bar.close()
@@ -265,8 +274,8 @@ def main(argv=None):
     for student, result in sorted(results.items()):
         finals = result.final_scores()
         total = sum(e for e, _ in finals.values())
-        reasons = [r for _, r in finals.values() if r] + result.notes
-        print(f"{student:<20}{total:>6g} / {sum(POINTS.values())}  {reasons[0][:90] if reasons else ''}")
+        reasons = result.notes + [r for _, r in finals.values() if r]
+        print(f"{student:<20}{total:>6g} points  {reasons[0][:90] if reasons else ''}")
     if results:
         print(f"{len(results)} submissions in {elapsed:.1f} s ({elapsed / len(results):.2f} s each, "
               f"{args.jobs} worker(s))")
