@@ -25,7 +25,6 @@ from course.classroom import POINTS
 from course.grading import COURSE, nbgrader_env
 
 
-
 @dataclass
 class Result:
     """The outcome of grading one student, computed by a worker; written to the gradebook by the main process."""
@@ -176,16 +175,18 @@ def record(api, coursedir, assignment, notebook, result):
                 grade.auto_score = earned if in_kernel is None else in_kernel
                 grade.manual_score = earned if (in_kernel is None or earned < in_kernel) else None
                 grade.needs_manual_grade = False
-            for comment in nb.comments:
-                function = comment.name
-                if function in POINTS:
-                    earned, reason = finals[function + "_tests"]
-                    if reason:
-                        comment.manual_comment = (f"Verified in a clean run: {earned:g} of {POINTS[function]} "
-                                                  f"points. {reason}.")
-                if result.notes and comment.name == next(iter(POINTS)):
-                    extra = " ".join(result.notes)
-                    comment.manual_comment = f"{extra} {comment.manual_comment or ''}".strip()
+            # Reasons go where the feedback shows them: the comment of the answer cell they concern; notes about
+            # the whole notebook go to the first answer cell's comment.
+            order = list(POINTS)
+            comments = sorted(nb.comments, key=lambda c: (order.index(c.name) if c.name in order else len(order),
+                                                          c.name))
+            for i, comment in enumerate(comments):
+                earned, reason = finals.get(comment.name + "_tests", (None, ""))
+                text = f"Verified in a clean run: {earned:g} of {POINTS[comment.name]} points. {reason}." \
+                    if reason and comment.name in POINTS else ""
+                if i == 0 and result.notes:
+                    text = " ".join(result.notes + [text]).strip()
+                comment.manual_comment = text or None
         gb.db.commit()
         totals = (submission.score, submission.max_score)
     target = Path(coursedir.root) / "autograded" / result.student / assignment
