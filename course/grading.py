@@ -178,3 +178,20 @@ def _one_line(message):
     lines = message.strip().splitlines()
     hints = [line[len("Hint: "):] for line in lines if line.startswith("Hint: ")]
     return hints[0] if hints else lines[0]
+
+
+def round_trip(destination, assignment, notebook):
+    """nbgrader's round trip on a copy of the course: release, then autograde two students with nbgrader's own CLI:
+    'reference' (the answer cells of the source notebook) and 'untouched' (the release as handed out).
+
+    Returns:
+    scores -- gradebook_scores of the copy
+    """
+    course = copy_course(destination, assignments=[assignment])
+    run_nbgrader(course, "generate_assignment", assignment, "--force")  # also records the assignment in the gradebook
+    release = course / "release" / assignment / notebook
+    answers = answer_sources(course / "source" / assignment / notebook)
+    submit(course, "reference", assignment, notebook, make_submission(release, answers))
+    submit(course, "untouched", assignment, notebook, make_submission(release, {}))
+    run_nbgrader(course, "autograde", assignment, "--force")
+    return gradebook_scores(course, assignment)

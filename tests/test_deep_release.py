@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from course.grading import answer_sources, copy_course, gradebook_scores, make_submission, run_nbgrader, submit
+from course.grading import round_trip
 from tests.deep_reference import GRADED_FUNCTIONS, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, cell_sources
 
 ASSIGNMENT = "deep_regularization"
@@ -44,13 +44,7 @@ def test_release_keeps_every_graded_function_as_a_stub():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = copy_course(tmp_path_factory.mktemp("course"), assignments=[ASSIGNMENT])
-    run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")  # also records the assignment in the gradebook
-    release = course / "release" / ASSIGNMENT / NOTEBOOK
-    submit(course, "reference", ASSIGNMENT, NOTEBOOK, make_submission(release, answer_sources(SOURCE_NOTEBOOK)))
-    submit(course, "untouched", ASSIGNMENT, NOTEBOOK, make_submission(release, {}))
-    run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
-    return gradebook_scores(course, ASSIGNMENT)
+    return round_trip(tmp_path_factory.mktemp("course"), ASSIGNMENT, NOTEBOOK)
 
 
 def test_reference_solutions_earn_full_marks(graded):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from course.grading import answer_sources, copy_course, gradebook_scores, make_submission, run_nbgrader, submit
-from course.reference import GRADED_FUNCTIONS, SOURCE_NOTEBOOK
+from course.grading import round_trip
+from course.reference import GRADED_FUNCTIONS
 
 ASSIGNMENT = "regularization"
 NOTEBOOK = "Regularization.ipynb"
@@ -11,13 +11,7 @@ NOTEBOOK = "Regularization.ipynb"
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = copy_course(tmp_path_factory.mktemp("course"), assignments=[ASSIGNMENT])
-    run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")  # also records the assignment in the gradebook
-    release = course / "release" / ASSIGNMENT / NOTEBOOK
-    submit(course, "reference", ASSIGNMENT, NOTEBOOK, make_submission(release, answer_sources(SOURCE_NOTEBOOK)))
-    submit(course, "untouched", ASSIGNMENT, NOTEBOOK, make_submission(release, {}))
-    run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
-    return gradebook_scores(course, ASSIGNMENT)
+    return round_trip(tmp_path_factory.mktemp("course"), ASSIGNMENT, NOTEBOOK)
 
 
 def test_reference_solutions_earn_full_marks(graded):

@@ -39,16 +39,23 @@ def _hidden_test_lines():
     return lines
 
 
+ASSIGNMENTS = {"regularization": "Regularization.ipynb", "deep_regularization": "DeepRegularization.ipynb"}
+
+
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
-    course = copy_course(tmp_path_factory.mktemp("course"), assignments=["regularization"])
+    course = copy_course(tmp_path_factory.mktemp("course"), assignments=list(ASSIGNMENTS))
     shutil.rmtree(course / "release")
-    run_nbgrader(course, "generate_assignment", "regularization", "--force")
-    return course / "release" / "regularization" / "Regularization.ipynb"
+    for assignment in ASSIGNMENTS:
+        run_nbgrader(course, "generate_assignment", assignment, "--force")
+    return course / "release"
 
 
-def test_committed_release_is_what_nbgrader_generates(regenerated):
-    assert json.loads(regenerated.read_text()) == json.loads(RELEASE.read_text()), \
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_committed_release_is_what_nbgrader_generates(regenerated, assignment):
+    path = Path(assignment) / ASSIGNMENTS[assignment]
+    committed = ROOT / "notebooks" / "release" / path
+    assert json.loads((regenerated / path).read_text()) == json.loads(committed.read_text()), \
         "notebooks/release is stale: run `make release` and commit it"
 
 
