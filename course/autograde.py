@@ -89,7 +89,7 @@ _WORKER = {}
 VERIFIED_ASSIGNMENTS = ("regularization",)
 
 
-def _init_worker():
+def _init_worker(jobs=1):
     """Worker process start-up: import nbgrader and load the reference solutions once, not once per student."""
     import os
     import warnings
@@ -99,6 +99,9 @@ def _init_worker():
     from course.reference import load_solutions
 
     os.environ.update(nbgrader_env())
+    if jobs > 1:
+        # Several kernels at once: one BLAS thread each, or they fight over the cores.
+        os.environ.update({k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
     warnings.filterwarnings("ignore")
     _WORKER["solutions"] = load_solutions()
 
@@ -223,7 +226,7 @@ def autograde(course_root=COURSE, assignment="regularization", notebook="Regular
     students = students or sorted(p.parent.name for p in (course_root / "submitted").glob(f"*/{assignment}"))
     results, failures = {}, 0
     bar = tqdm(total=len(students), desc="autograde", unit="notebook", disable=not progress, file=sys.stderr)
-    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_init_worker, initargs=(jobs,)) as pool:
         futures = {pool.submit(grade_one, course_root, assignment, notebook, s): s for s in students}
         for future in as_completed(futures):
             student = futures[future]
