@@ -172,3 +172,59 @@ def test_trainer_rejects_inconsistent_settings(digits, kwargs, match):
 def test_trainer_rejects_examples_in_rows(digits):
     with pytest.raises(ValueError, match="one example per column"):
         train_mlp(digits.X_train.T, digits.Y_train, [64, 10], epochs=1, print_cost=False)
+
+
+def _l2_like(parameters, lambd, m):  # the assignment's formula, written independently for the tests
+    L = len(parameters) // 2
+    return (lambd / (2 * m) * sum(float(np.sum(parameters[f"W{l}"] ** 2)) for l in range(1, L + 1)),
+            {f"dW{l}": lambd / m * parameters[f"W{l}"] for l in range(1, L + 1)})
+
+
+def _dropout_pair():
+    def forward(A, keep_prob, training=True):
+        mask = np.random.rand(*A.shape) < keep_prob
+        return A * mask / keep_prob, mask
+
+    return dict(dropout_forward=forward, dropout_backward=lambda dA, mask, keep_prob: dA * mask / keep_prob)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_full_batch_step_is_parameters_minus_learning_rate_times_gradients(digits, dtype):
+    # With one mini-batch holding the whole set, an epoch is one step whatever the shuffle: the fused in-place
+    # update of train_mlp must equal initial parameters - learning_rate * the gradients of mlp_loss_and_grads.
+    X, Y, layer_dims = digits.X_train[:, :150], digits.Y_train[:, :150], [64, 20, 12, 10]
+    trained, _ = train_mlp(X, Y, layer_dims, epochs=1, batch_size=150, learning_rate=0.3, lambd=0.7,
+                           regularizer=_l2_like, dtype=dtype, random_state=5, print_cost=False)
+    initial = initialize_mlp(layer_dims, dtype=dtype, random_state=np.random.default_rng(5))
+    _, grads = mlp_loss_and_grads(X, Y, initial, lambd=0.7, regularizer=_l2_like)
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5
+    for key in initial:
+        expected = initial[key] - 0.3 * grads["d" + key]
+        assert trained[key].dtype == dtype
+        assert np.max(np.abs(trained[key] - expected)) < tolerance * max(1.0, np.max(np.abs(expected))), key
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_blas_steps_match_the_numpy_steps(digits, dtype, monkeypatch):
+    # The fused BLAS update and the plain NumPy one (used for other float dtypes) train the same network.
+    kwargs = dict(epochs=3, batch_size=50, learning_rate=0.1, lambd=0.5, regularizer=_l2_like, keep_prob=0.7,
+                  dtype=dtype, random_state=1, print_cost=False, X_val=digits.X_val, Y_val=digits.Y_val,
+                  **_dropout_pair())
+    fused, fused_history = train_mlp(digits.X_train, digits.Y_train, [64, 32, 16, 10], **kwargs)
+    import reg_utils.mlp as mlp_module
+    monkeypatch.setattr(mlp_module, "_blas_functions", lambda dtype: None)
+    plain, plain_history = train_mlp(digits.X_train, digits.Y_train, [64, 32, 16, 10], **kwargs)
+    rtol = 1e-9 if dtype == np.float64 else 2e-3
+    for key in plain:
+        assert np.allclose(fused[key], plain[key], rtol=rtol, atol=rtol), key
+    assert np.allclose(fused_history["val_loss"], plain_history["val_loss"], rtol=rtol)
+
+
+def test_a_float64_grads_term_does_not_change_a_float32_network(digits):
+    def float64_terms(parameters, lambd, m):
+        penalty, terms = _l2_like(parameters, lambd, m)
+        return penalty, {k: v.astype(np.float64) for k, v in terms.items()}
+
+    parameters, _ = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], epochs=1, lambd=0.5,
+                              regularizer=float64_terms, dtype=np.float32, print_cost=False)
+    assert all(value.dtype == np.float32 and value.flags.c_contiguous for value in parameters.values())
