@@ -493,12 +493,13 @@ def train_mlp(X, Y, layer_dims, *, X_val=None, Y_val=None, epochs=20, batch_size
         bar = tqdm(range(int(epochs)), desc="epochs", disable=not print_cost, leave=True)
         for _ in bar:
             order = rng.permutation(m)
-            np.take(labels, order, out=labels_shuffled)
+            # mode="clip": the indices are valid, and the default mode="raise" buffers every take into `out`
+            np.take(labels, order, out=labels_shuffled, mode="clip")
             for start in range(0, m, batch_size):
                 batch = order[start:start + batch_size]
                 b = batch.shape[0]
                 ws = workspaces.get(b) or workspaces.setdefault(b, _Workspace(layer_dims, b, dtype))
-                np.take(X_rows, batch, axis=0, out=ws.X_rows)
+                np.take(X_rows, batch, axis=0, out=ws.X_rows, mode="clip")
                 X_batch = ws.X_rows.T
                 if blas is not None:
                     _sgd_step(X_batch, labels_shuffled[start:start + b], parameters, L, ws, learning_rate, lambd,
