@@ -36,11 +36,11 @@ def validate(path, timeout=120):
         meta = cell.metadata.get("nbgrader", {})
         if is_locked(cell) and "checksum" in meta and compute_checksum(cell) != meta["checksum"]:
             problems.append(f"read-only cell {meta.get('grade_id')!r} was edited: the grader restores the original")
-    os.environ["NBGRADER_EXECUTION"] = "validate"
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     try:
-        client.execute()
+        # The kernel inherits this environment; set the variable for it alone, not for the calling process.
+        client.execute(env={**os.environ, "NBGRADER_EXECUTION": "validate"})
     except Exception as exc:  # a dead kernel or a timeout: the remaining cells have no outputs
         problems.append(f"execution stopped: {type(exc).__name__}: {exc}")
     earned = possible = 0.0

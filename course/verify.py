@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from reg_utils.network import forward_propagation
 
 #: Seconds one graded function may run in the clean process (all its calls together).
 TIME_LIMIT = 10
+#: Serializes building the verification cases, which use NumPy's global RNG (see verify_function).
+_CASES_LOCK = threading.Lock()
+
 #: Largest notebook file read (bytes): a bigger one is not a genuine submission.
 MAX_NOTEBOOK_BYTES = 20 * 1024 ** 2
 
@@ -267,12 +271,14 @@ def verify_function(function, source, solutions=None):
     if not source:
         return Verdict(0.0, "the answer cell is missing from the submission")
     solutions = solutions or load_solutions()
-    if function == "forward_propagation_with_dropout":
-        c = _dropout_forward_cases()
-    elif function == "compute_cost_with_regularization":
-        c = _cost_cases(solutions[function])
-    else:
-        c = _backward_cases(solutions[function], dropout=function == "backward_propagation_with_dropout")
+    # The original test cases are drawn from NumPy's global RNG (seed 1, then randn): one thread at a time.
+    with _CASES_LOCK:
+        if function == "forward_propagation_with_dropout":
+            c = _dropout_forward_cases()
+        elif function == "compute_cost_with_regularization":
+            c = _cost_cases(solutions[function])
+        else:
+            c = _backward_cases(solutions[function], dropout=function == "backward_propagation_with_dropout")
     statuses, outputs = run_clean(function, source, c.calls, c.arrays)
     if statuses is None:
         return Verdict(0.0, "the clean run did not finish (it timed out, exited or crashed)")

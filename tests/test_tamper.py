@@ -59,3 +59,21 @@ def test_feedback_of_a_notebook_that_could_not_run_says_so(graded):
 def test_renamed_notebook_is_graded_and_the_feedback_says_so(graded):
     course, _ = graded
     assert "was submitted as 'Regularization-final (1).ipynb'" in _feedback(course, "renamed")
+
+
+def test_verification_of_functions_side_by_side_recognises_known_mistakes(tmp_path):
+    """The four clean runs go side by side; the original cases use NumPy's global RNG, so building them must not
+    race (a race garbles the public case and hides a known mistake's partial credit)."""
+    import nbformat
+
+    from course.classroom import every_mistake_class
+    from course.grading import make_submission
+    from course.verify import verify_submission
+
+    submission = next(s for s in every_mistake_class() if s.student == "mistakes-4")
+    path = tmp_path / "Regularization.ipynb"
+    nbformat.write(make_submission("notebooks/release/regularization/Regularization.ipynb", submission.answers()),
+                   path)
+    for _ in range(3):
+        verdicts = verify_submission(path)
+        assert {name: v.points for name, v in verdicts.items()} == submission.expected
