@@ -8,7 +8,13 @@ solutions, loaded from the nbgrader source notebook (they are never copied here)
 L2 mapping: scikit-learn adds ``alpha / (2 * n_batch) * sum(W ** 2)`` to the loss of each mini-batch of n_batch
 examples and ``alpha / n_batch * W`` to its gradient (``sklearn/neural_network/_multilayer_perceptron.py``,
 ``_backprop`` and ``_compute_loss_grad``); ours adds ``lambd / (2 * m) * sum(W ** 2)`` with m the mini-batch size.
-So ``alpha = lambd``.
+So ``alpha = lambd``. scikit-learn runs exactly EPOCHS epochs (max_iter = EPOCHS with tol = 1e-12 and
+n_iter_no_change = 10 ** 6, early_stopping off, shuffling on; checked with ``n_iter_`` after every fit).
+
+The two do not do the same work: ours applies dropout (the student's functions draw and apply the masks), and
+after every epoch it evaluates the whole training set without dropout for its history (a forward pass over the
+4,000 examples, about a third of the run's floating-point operations), where scikit-learn only records the running
+mean of the mini-batch losses. Both extras are counted against ours.
 
 The bound is the run's floating-point operations (2 n_in n_out per example and layer for each matrix product: the
 forward pass, dW and dA of the backward pass, and the per-epoch evaluation of the training set) divided by the
@@ -106,7 +112,9 @@ def main():
                                   momentum=0.0, nesterovs_momentum=False, max_iter=EPOCHS, shuffle=True,
                                   tol=1e-12, n_iter_no_change=10 ** 6, early_stopping=False, random_state=0)
             with threadpool_limits(threads, user_api="blas"):
-                return model.fit(X_rows, y_rows)
+                model.fit(X_rows, y_rows)
+            assert model.n_iter_ == EPOCHS, f"scikit-learn stopped after {model.n_iter_} epochs, not {EPOCHS}"
+            return model
 
         seconds, model = best_time(fit)
         sklearn["default threads" if threads is None else "1 BLAS thread"] = (
