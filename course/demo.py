@@ -60,6 +60,7 @@ def run_class():
 def save_histogram(totals, maximum, path):
     """Save a histogram of the class's total scores as a PNG."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -68,6 +69,7 @@ def save_histogram(totals, maximum, path):
     ax.hist(totals, bins=[x - 0.25 for x in range(0, int(maximum) + 2)], color="#3b6ea8", edgecolor="white")
     ax.set_xlabel(f"total score (out of {maximum:g})")
     ax.set_ylabel("students")
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_title("Regularization assignment: the demo class")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -175,6 +175,8 @@ def feedback_summary(course_root, student, assignment="regularization", notebook
 
 def _one_line(message):
     """The hint of a check's message if it has one, else its first line."""
+    if message.startswith("KeyboardInterrupt"):
+        return "interrupted: a cell ran past the time limit per cell (an endless loop?) or raised KeyboardInterrupt"
     lines = message.strip().splitlines()
     hints = [line[len("Hint: "):] for line in lines if line.startswith("Hint: ")]
     return hints[0] if hints else lines[0]

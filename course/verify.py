@@ -192,13 +192,14 @@ def _judge_exact(c, statuses, outputs):
     """'' when every call returned outputs close to the reference's, else the first difference."""
     for i, (status, want) in enumerate(zip(statuses, c.reference)):
         if not status.get("ok"):
-            return f"call {i + 1} raised {status.get('error', 'an error')}"
+            return f"on verification case {i + 1} it raised {status.get('error', 'an error')}"
         for key, value in want.items():
             got = outputs.get(f"c{i}__{key}")
+            label = "the returned value" if key == "value" else key
             if got is None:
-                return f"call {i + 1} returned no {key}"
+                return f"on verification case {i + 1} it returned no {label}"
             if got.shape != value.shape or not np.allclose(got, value, rtol=1e-6, atol=1e-7):
-                return f"call {i + 1}: {key} differs from the reference"
+                return f"on verification case {i + 1}, {label} differs from the reference solution's"
     return ""
 
 
@@ -227,18 +228,18 @@ def _judge_dropout_forward(c, statuses, outputs):
     """'' when the outputs have every property of inverted dropout, else the first one missing."""
     for i, status in enumerate(statuses):
         if not status.get("ok"):
-            return f"call {i + 1} raised {status.get('error', 'an error')}"
+            return f"on verification case {i + 1} it raised {status.get('error', 'an error')}"
     got = [{k.split("__", 1)[1]: v for k, v in outputs.items() if k.startswith(f"c{i}__")} for i in range(len(c.calls))]
     for i, (out, p, X, kp) in enumerate(zip(got, c.params, c.inputs, c.keep)):
         needed = ["A3"] + [f"cache_{j}" for j in range(14)]
         if any(k not in out for k in needed):
-            return f"call {i + 1}: the output is not (A3, cache) with 14 cache entries"
+            return f"on verification case {i + 1}, the output is not (A3, cache) with 14 cache entries"
         Z1, D1, A1, Z2, D2, A2, Z3 = (out[f"cache_{j}"] for j in (0, 1, 2, 5, 6, 7, 10))
         m = X.shape[1]
         if D1.shape != (p["W1"].shape[0], m) or D2.shape != (p["W2"].shape[0], m):
-            return f"call {i + 1}: the masks have the wrong shape"
+            return f"on verification case {i + 1}, the masks have the wrong shape"
         if not (np.isin(D1, (0, 1)).all() and np.isin(D2, (0, 1)).all()):
-            return f"call {i + 1}: the masks are not 0/1"
+            return f"on verification case {i + 1}, the masks are not 0/1"
         checks = [(Z1, p["W1"] @ X + p["b1"], "Z1 is not W1 X + b1"),
                   (A1, np.maximum(Z1, 0) * D1 / kp, "A1 is not relu(Z1) * D1 / keep_prob"),
                   (Z2, p["W2"] @ A1 + p["b2"], "Z2 does not use the masked A1"),
@@ -247,9 +248,9 @@ def _judge_dropout_forward(c, statuses, outputs):
                   (out["A3"], 1 / (1 + np.exp(-Z3)), "A3 is not sigmoid(Z3)")]
         for value, want, message in checks:
             if value.shape != want.shape or not np.allclose(value, want, rtol=1e-6, atol=1e-7):
-                return f"call {i + 1}: {message}"
+                return f"on verification case {i + 1}, {message}"
         if i in (1, 2) and (abs(D1.mean() - kp) > 0.02 or abs(D2.mean() - kp) > 0.03):
-            return f"call {i + 1}: the masks keep {D1.mean():.2f} of the units, expected {kp}"
+            return f"on verification case {i + 1}, the masks keep {D1.mean():.2f} of the units, expected {kp}"
     if np.array_equal(got[2]["cache_1"], got[3]["cache_1"]):
         return "reseeds"
     return ""
