@@ -13,8 +13,8 @@ import numpy as np
 from reg_utils.network import forward_propagation
 
 from . import cases, expected
-from .feedback import (call_student, check_array, check_dict, check_number, check_tuple, fail, passed,
-                       unpack_pair)
+from .feedback import (call_student, check_array, check_dict, check_number, check_tuple, fail,
+                       find_known_mistake, passed, unpack_pair)
 
 #: Share of the points a dropout forward pass keeps when it is right but reseeds the generator inside.
 RESEED_CREDIT = 0.5
@@ -25,18 +25,7 @@ GRADIENT_KEYS = ("dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", 
 
 def _known_mistake(function_name, variable, got):
     """(description, credit) of the first known mistake whose output for `variable` equals `got`, else None."""
-    for description, credit, outputs in expected.KNOWN_MISTAKES.get(function_name, ()):
-        value = outputs.get(variable)
-        if value is None:
-            continue
-        try:
-            same = np.shape(got) == np.shape(value) and np.allclose(np.asarray(got, dtype=np.float64), value,
-                                                                    rtol=1e-6, atol=1e-7)
-        except (TypeError, ValueError):
-            same = False
-        if same:
-            return description, credit
-    return None
+    return find_known_mistake(expected.KNOWN_MISTAKES, function_name, variable, got)
 
 
 def _hint(function_name, variable, got, default):

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import deep_cases as cases
 from . import deep_expected as expected
-from .feedback import call_student, check_array, check_dict, check_number, fail, passed
+from .feedback import call_student, check_array, check_dict, check_number, fail, find_known_mistake, passed
 
 #: Size of the array on which the share of kept units is measured; with 20,000 units the share has a standard
 #: deviation below 0.0035, so the tolerance 0.02 is more than five standard deviations.
@@ -26,18 +26,8 @@ _SHARE_TOLERANCE = 0.02
 
 def _mistake_hint(function_name, variable, got, default):
     """The description of the first known mistake whose output for `variable` equals `got`, else `default`."""
-    for description, outputs in expected.KNOWN_MISTAKES.get(function_name, ()):
-        value = outputs.get(variable)
-        if value is None:
-            continue
-        try:
-            same = np.shape(got) == np.shape(value) and np.allclose(np.asarray(got, dtype=np.float64), value,
-                                                                    rtol=1e-6, atol=1e-7)
-        except (TypeError, ValueError):
-            same = False
-        if same:
-            return description
-    return default
+    known = find_known_mistake(expected.KNOWN_MISTAKES, function_name, variable, got)
+    return default if known is None else known[0]
 
 
 def _unpack_pair(function_name, got, names):

@@ -244,3 +244,28 @@ def score(check, target, points):
         print(f"Partial credit, {earned} of {points} points: {failure}")
         return earned
     return float(points)
+
+
+def find_known_mistake(catalogue, function_name, variable, got):
+    """The first entry of a KNOWN_MISTAKES catalogue whose output for `variable` equals `got`, without its outputs.
+
+    Arguments:
+    catalogue -- {function: [(description, ..., {variable: output})]}
+    function_name, variable -- where to look
+    got -- the student's value
+
+    Returns:
+    the entry's leading fields (description first) as a tuple, or None
+    """
+    for *fields, outputs in catalogue.get(function_name, ()):
+        value = outputs.get(variable)
+        if value is None:
+            continue
+        try:
+            same = np.shape(got) == np.shape(value) and np.allclose(np.asarray(got, dtype=np.float64), value,
+                                                                    rtol=1e-6, atol=1e-7)
+        except (TypeError, ValueError):
+            same = False
+        if same:
+            return tuple(fields)
+    return None
