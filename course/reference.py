@@ -6,7 +6,6 @@ The solutions live only in ``notebooks/source/regularization/Regularization.ipyn
 
 import json
 import linecache
-import pprint
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +53,12 @@ def load_solutions(path=SOURCE_NOTEBOOK, replace=None):
     namespace.update({name: getattr(reg_utils, name) for name in reg_utils.__all__})
     sources = solution_sources(path)
     sources.update(replace or {})
-    for name in GRADED_FUNCTIONS:
+    return exec_cells(sources, GRADED_FUNCTIONS, namespace)
+
+
+def exec_cells(sources, names, namespace):
+    """Execute the cells {grade_id: source} named in `names`, in order, in `namespace`; return the namespace."""
+    for name in names:
         filename = f"<answer cell {name}>"
         # Registered like IPython registers a cell, so tracebacks (and our feedback) can quote the failing line.
         linecache.cache[filename] = (len(sources[name]), None, sources[name].splitlines(True), filename)

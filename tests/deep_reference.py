@@ -5,12 +5,11 @@ benchmark load them from there by grade_id (they are never copied into a package
 ``python -m tests.deep_reference`` prints ``testCases/deep_expected.py``.
 """
 
-import linecache
 from pathlib import Path
 
 import numpy as np
 
-from course.reference import cell_source, grade_id, notebook_cells, render_expected_module
+from course.reference import cell_source, exec_cells, grade_id, notebook_cells, render_expected_module
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_NOTEBOOK = ROOT / "notebooks" / "source" / "deep_regularization" / "DeepRegularization.ipynb"
@@ -57,15 +56,9 @@ def load_functions(path=SOURCE_NOTEBOOK, names=GRADED_FUNCTIONS, replace=None):
     Returns:
     namespace -- dict holding the functions the cells define
     """
-    namespace = {"np": np}
     sources = cell_sources(path, names)
     sources.update(replace or {})
-    for name in names:
-        filename = f"<answer cell {name}>"
-        # Registered like IPython registers a cell, so tracebacks (and our feedback) can quote the failing line.
-        linecache.cache[filename] = (len(sources[name]), None, sources[name].splitlines(True), filename)
-        exec(compile(sources[name], filename, "exec"), namespace)
-    return namespace
+    return exec_cells(sources, names, {"np": np})
 
 
 def expected_outputs(namespace):

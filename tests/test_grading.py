@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from course.classroom import POINTS, every_mistake_class
+from course.classroom import every_mistake_class
 from course.grading import feedback_summary, grade_class
 from course.reference import notebook_cells, cell_source
 from course.variants import CORRECT_ALTERNATIVES, MISTAKES

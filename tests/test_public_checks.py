@@ -5,7 +5,7 @@ import pytest
 
 import testCases
 from testCases import CheckFailed, score
-from course.reference import GRADED_FUNCTIONS, load_solutions, solution_sources
+from course.reference import GRADED_FUNCTIONS, load_solutions
 from course.variants import CORRECT_ALTERNATIVES, MISTAKES
 
 CHECKS = {name: getattr(testCases, name + "_test") for name in GRADED_FUNCTIONS}

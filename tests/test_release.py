@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from course.grading import copy_course, run_nbgrader
-from course.reference import GRADED_FUNCTIONS, SOURCE_NOTEBOOK, cell_source, grade_id, notebook_cells
+from course.reference import GRADED_FUNCTIONS, cell_source, grade_id, notebook_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "notebooks" / "release" / "regularization" / "Regularization.ipynb"

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from course.classroom import POINTS, tamper_class
+from course.classroom import tamper_class
 from course.grading import grade_class
 
 CORPUS = tamper_class()
