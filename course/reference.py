@@ -6,6 +6,7 @@ The solutions live only in ``notebooks/source/regularization/Regularization.ipyn
 
 import json
 import linecache
+import re
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,20 @@ def grade_id(cell):
 def solution_sources(path=SOURCE_NOTEBOOK):
     """The source of each graded function's answer cell, by grade_id."""
     return {grade_id(c): cell_source(c) for c in notebook_cells(path) if grade_id(c) in GRADED_FUNCTIONS}
+
+
+def marked_lines(region, min_length, path=SOURCE_NOTEBOOK):
+    """Every line longer than min_length (stripped) between `### BEGIN REGION` and `### END REGION`.
+
+    marked_lines("SOLUTION", ...) lists solution code, marked_lines("HIDDEN TESTS", ...) hidden tests: what must
+    never reach a student (tests look for these lines in the release, the packages and the feedback).
+    """
+    lines = set()
+    for cell in notebook_cells(path):
+        pattern = rf"### BEGIN {region}(.*?)### END {region}"
+        for block in re.findall(pattern, cell_source(cell), flags=re.S):
+            lines.update(line.strip() for line in block.splitlines() if len(line.strip()) > min_length)
+    return lines
 
 
 def load_solutions(path=SOURCE_NOTEBOOK, replace=None):

@@ -12,7 +12,7 @@ import pytest
 
 from course.classroom import every_mistake_class
 from course.grading import feedback_summary, grade_class
-from course.reference import notebook_cells, cell_source
+from course.reference import marked_lines
 from course.variants import CORRECT_ALTERNATIVES, MISTAKES
 
 CLASS = every_mistake_class()
@@ -62,10 +62,7 @@ def test_feedback_shows_points_per_cell(graded):
 
 def test_feedback_never_shows_hidden_test_source(graded):
     course, _ = graded
-    hidden = set()
-    for cell in notebook_cells():
-        for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell_source(cell), flags=re.S):
-            hidden.update(line.strip() for line in block.splitlines() if len(line.strip()) > 25)
+    hidden = marked_lines("HIDDEN TESTS", 25)
     for submission in CLASS:
         text = _feedback_text(course, submission.student)
         assert "_hidden_" not in text

@@ -1,14 +1,13 @@
 """The committed release is exactly what nbgrader generates from the source, and it holds no solution."""
 
 import json
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from course.grading import copy_course, run_nbgrader
-from course.reference import GRADED_FUNCTIONS, cell_source, grade_id, notebook_cells
+from course.reference import GRADED_FUNCTIONS, cell_source, grade_id, marked_lines, notebook_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "notebooks" / "release" / "regularization" / "Regularization.ipynb"
@@ -16,27 +15,11 @@ STUDENT_FACING = [*sorted((ROOT / "reg_utils").rglob("*.py")), *sorted((ROOT / "
 
 
 def _solution_lines():
-    """Every non-trivial line between BEGIN and END SOLUTION in the source notebook."""
-    lines = set()
-    for cell in notebook_cells():
-        inside = False
-        for line in cell_source(cell).splitlines():
-            if "### BEGIN SOLUTION" in line:
-                inside = True
-            elif "### END SOLUTION" in line:
-                inside = False
-            elif inside and len(line.strip()) > 12:
-                lines.add(line.strip())
-    return lines
+    return marked_lines("SOLUTION", 12)
 
 
 def _hidden_test_lines():
-    lines = set()
-    for cell in notebook_cells():
-        text = cell_source(cell)
-        for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", text, flags=re.S):
-            lines.update(line.strip() for line in block.splitlines() if len(line.strip()) > 25)
-    return lines
+    return marked_lines("HIDDEN TESTS", 25)
 
 
 ASSIGNMENTS = {"regularization": "Regularization.ipynb", "deep_regularization": "DeepRegularization.ipynb"}
