@@ -12,8 +12,8 @@ verified) and a feedback file, and the batch always finishes.
 
 import argparse
 import html
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +34,6 @@ class Result:
     verdicts: dict = field(default_factory=dict)   # graded function -> course.verify.Verdict
     notes: list = field(default_factory=list)      # what happened, for the feedback
     autograded: Path = None                        # folder holding the autograded notebook, if any
-    seconds: float = 0.0
 
     def final_scores(self):
         """{grade cell: (points, reason)}: nbgrader's points, capped by what the clean run confirms."""
@@ -91,7 +90,6 @@ VERIFIED_ASSIGNMENTS = ("regularization",)
 
 def _init_worker(jobs=1):
     """Worker process start-up: import nbgrader and load the reference solutions once, not once per student."""
-    import os
     import warnings
 
     import nbgrader.apps  # noqa: F401 -- slow to import (seconds): paid once per worker
@@ -109,26 +107,18 @@ def _init_worker(jobs=1):
 def grade_one(course_root, assignment, notebook, student):
     """Grade one student in a private copy of the course (runs in a worker process); return a Result."""
     from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
 
     from course.verify import verify_submission
 
     if not _WORKER:
         _init_worker()
-    start = time.perf_counter()
     result = Result(student)
     with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as tmp:
         scratch = Path(tmp)
         result.notes += _prepare(course_root, scratch, assignment, student, notebook)
         submitted = scratch / "submitted" / student / assignment / notebook
-        db_url = f"sqlite:///{scratch / 'gradebook.db'}"
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(scratch)).load_config()
-        config.CourseDirectory.root = str(scratch)
-        config.CourseDirectory.db_url = db_url  # private: never the course's own gradebook
-        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        api.log.setLevel("CRITICAL")
+        api = _private_api(scratch)
+        db_url = api.coursedir.db_url
         try:
             outcome = api.autograde(assignment, student, force=True, create=True)
             succeeded = outcome.get("success", False)
@@ -152,7 +142,6 @@ def grade_one(course_root, assignment, notebook, student):
             result.verdicts = verify_submission(submitted, _WORKER["solutions"])
         elif not result.in_kernel:
             result.notes.append("No clean-process verifier exists for this assignment: nothing could be graded.")
-    result.seconds = time.perf_counter() - start
     return result
 
 
@@ -251,18 +240,35 @@ def _zero(function):
     return Verdict(0.0, "grading failed")
 
 
+def _private_api(scratch):
+    """nbgrader's API on a private copy of the course, with its own SQLite gradebook (never the course's own)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(scratch)).load_config()
+    config.CourseDirectory.root = str(scratch)
+    config.CourseDirectory.db_url = f"sqlite:///{Path(scratch) / 'gradebook.db'}"
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    api.log.setLevel("CRITICAL")
+    return api
+
+
 def _make_template(course_root, assignment):
     """A SQLite gradebook that knows the assignment, copied into every worker's private course."""
-    template = course_root / ".grading-template.db"
-    with tempfile.TemporaryDirectory() as tmp:
-        from course.grading import copy_course
+    from course.grading import copy_course
 
+    with tempfile.TemporaryDirectory() as tmp:
         scratch = copy_course(Path(tmp) / "course", assignments=[assignment], course=course_root)
-        db = scratch / "gradebook.db"
-        subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", assignment, "--force",
-                        f"--CourseDirectory.db_url=sqlite:///{db}", f"--CourseDirectory.root={scratch}"],
-                       cwd=scratch, env=nbgrader_env(), check=True, capture_output=True, text=True)
-        shutil.copy2(db, template)
+        saved_path = os.environ.get("PATH", "")
+        os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader runs `alembic` from PATH to create the gradebook
+        try:
+            outcome = _private_api(scratch).generate_assignment(assignment, force=True)
+        finally:
+            os.environ["PATH"] = saved_path
+        if not outcome.get("success"):
+            raise RuntimeError(f"nbgrader could not generate {assignment}: {outcome.get('error', '')[-2000:]}")
+        shutil.copy2(scratch / "gradebook.db", course_root / ".grading-template.db")
 
 
 def main(argv=None):
