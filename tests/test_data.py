@@ -101,35 +101,34 @@ def test_loader_rejects_a_corrupt_file_with_a_clear_error(tmp_path):
             load_2D_dataset(path)
 
 
+def _mat_file(tmp_path, name, **overrides):
+    """A small data.mat in the original format (3 training points, 2 test points), with some keys replaced or
+    removed (a value of None removes the key)."""
+    arrays = {"X": np.zeros((3, 2)), "y": np.zeros((3, 1)), "Xval": np.zeros((2, 2)), "yval": np.zeros((2, 1))}
+    arrays.update(overrides)
+    path = tmp_path / name
+    scipy.io.savemat(path, {k: v for k, v in arrays.items() if v is not None})
+    return path
+
+
 def test_loader_rejects_mat_file_without_Xval(tmp_path):
-    path = tmp_path / "partial.mat"
-    scipy.io.savemat(path, {"X": np.zeros((3, 2)), "y": np.zeros((3, 1)), "yval": np.zeros((2, 1))})
     with pytest.raises(DatasetError, match="expected keys"):
-        load_2D_dataset(path)
+        load_2D_dataset(_mat_file(tmp_path, "partial.mat", Xval=None))
 
 
 def test_loader_rejects_labels_that_do_not_match_the_points(tmp_path):
-    path = tmp_path / "mismatch.mat"
-    scipy.io.savemat(path, {"X": np.zeros((3, 2)), "y": np.zeros((4, 1)), "Xval": np.zeros((2, 2)),
-                            "yval": np.zeros((2, 1))})
     with pytest.raises(DatasetError, match=r"train_Y has shape \(1, 4\), expected \(1, 3\)"):
-        load_2D_dataset(path)
+        load_2D_dataset(_mat_file(tmp_path, "mismatch.mat", y=np.zeros((4, 1))))
 
 
 def test_loader_rejects_points_with_three_features(tmp_path):
-    path = tmp_path / "threed.mat"
-    scipy.io.savemat(path, {"X": np.zeros((3, 3)), "y": np.zeros((3, 1)), "Xval": np.zeros((2, 2)),
-                            "yval": np.zeros((2, 1))})
     with pytest.raises(DatasetError, match=r"train_X must have shape \(2, m\)"):
-        load_2D_dataset(path)
+        load_2D_dataset(_mat_file(tmp_path, "threed.mat", X=np.zeros((3, 3))))
 
 
 def test_loader_rejects_labels_other_than_0_and_1(tmp_path):
-    path = tmp_path / "labels.mat"
-    scipy.io.savemat(path, {"X": np.zeros((3, 2)), "y": np.array([[0], [1], [2]]), "Xval": np.zeros((2, 2)),
-                            "yval": np.zeros((2, 1))})
     with pytest.raises(DatasetError, match="labels 0 and 1"):
-        load_2D_dataset(path)
+        load_2D_dataset(_mat_file(tmp_path, "labels.mat", y=np.array([[0], [1], [2]])))
 
 
 def test_loader_rejects_unknown_formats(tmp_path):
