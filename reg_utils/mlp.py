@@ -12,11 +12,14 @@ assignment), so your code is what runs:
 - ``dropout_forward(A, keep_prob) -> (A_out, mask)`` after every hidden ReLU, and
   ``dropout_backward(dA, mask, keep_prob) -> dA_out`` on the way back. Evaluation never applies dropout.
 
-Speed: the training loop preallocates every activation buffer once per batch size and works in place
-(``np.matmul(..., out=...)``). For float32 and float64 each SGD step is fused: the weight gradients are never
-stored, SciPy's BLAS adds ``-dZ A.T`` straight into ``W`` (gemm with beta = 1) and the regularizer's term with one
-axpy, so that each large weight matrix is read and written as few times as possible. ``dtype=np.float32`` halves
-the memory traffic and roughly doubles the matrix-product rate.
+Speed: the training loop preallocates every activation buffer once per batch size and works in place. For
+float32 and float64 every matrix product goes through SciPy's BLAS, writing into those buffers, and each SGD step
+is fused: the weight gradients are never stored, gemm adds ``-dZ A.T`` straight into ``W`` (beta = 1) and one axpy
+adds the regularizer's term, so that each large weight matrix is read and written as few times as possible.
+Keeping every product in ONE BLAS library matters: NumPy and SciPy wheels each bundle their own OpenBLAS, and with
+two threads each, their idle workers spin against each other (training was 4 to 7 times slower). With one library,
+two BLAS threads are the fastest setting for mini-batches. ``dtype=np.float32`` halves the memory traffic and
+roughly doubles the matrix-product rate.
 """
 
 import numpy as np
@@ -82,7 +85,21 @@ class _Workspace:
         self.X_rows = np.empty((batch_size, layer_dims[0]), dtype=dtype)
 
 
-def _forward(X, parameters, L, ws, keep_prob=1.0, dropout_forward=None):
+def _matmul_into(out, A, B, blas):
+    """out[...] = A @ B, with SciPy's gemm when blas is given (so that every product uses one BLAS library).
+
+    out is C-contiguous, so out.T is Fortran-contiguous and gemm can write out.T = B.T @ A.T in place.
+    """
+    if blas is None:
+        np.matmul(A, B, out=out)
+        return
+    b, trans_b = _fortran(B.T)
+    a, trans_a = _fortran(A.T)
+    if not _same_memory(blas[0](1.0, b, a, c=out.T, trans_a=trans_b, trans_b=trans_a, overwrite_c=True), out):
+        raise RuntimeError("BLAS gemm did not write the product in place")
+
+
+def _forward(X, parameters, L, ws, keep_prob=1.0, dropout_forward=None, blas=None):
     """Forward pass into the workspace.
 
     Arguments:
@@ -102,7 +119,7 @@ def _forward(X, parameters, L, ws, keep_prob=1.0, dropout_forward=None):
     masks = {}
     for l in range(1, L + 1):
         Z = ws.Z[l]
-        np.matmul(parameters[f"W{l}"], A_prev, out=Z)
+        _matmul_into(Z, parameters[f"W{l}"], A_prev, blas)
         Z += parameters[f"b{l}"]
         if l == L:
             break
@@ -225,8 +242,9 @@ def _sgd_step(X, labels, parameters, L, ws, learning_rate, lambd, regularizer, k
     gemm, gemv, axpy = blas
     use_dropout = keep_prob < 1
     b = X.shape[1]
-    logits, activations = _forward(X, parameters, L, ws, keep_prob, dropout_forward if use_dropout else None)
     grads_term = regularizer(parameters, lambd, b)[1] if lambd > 0 else None
+    logits, activations = _forward(X, parameters, L, ws, keep_prob, dropout_forward if use_dropout else None,
+                                   blas)
     _softmax_cross_entropy(logits, labels, ws, gradient=True, scale=learning_rate, metrics=False)
     masks = activations[-1]
     ones = ws.ones[:b]
@@ -236,7 +254,7 @@ def _sgd_step(X, labels, parameters, L, ws, learning_rate, lambd, regularizer, k
         A_prev = activations[l - 1]
         if l > 1:
             dA = ws.dA[l - 1]
-            np.matmul(W.T, dZ, out=dA)  # with W[l] before its update
+            _matmul_into(dA, W.T, dZ, blas)  # with W[l] before its update
         if grads_term is not None:
             term = np.ascontiguousarray(grads_term[f"dW{l}"], dtype=W.dtype)
             if term.shape == W.shape:
@@ -299,10 +317,12 @@ def mlp_forward(X, parameters):
     L = _n_layers(parameters)
     X = _checked_X(X, parameters["W1"].shape[1], "X", parameters["W1"].dtype)
     layer_dims = [X.shape[0]] + [parameters[f"W{l}"].shape[0] for l in range(1, L + 1)]
+    X_rows = np.ascontiguousarray(X.T)
+    blas = _blas_functions(X.dtype)
     AL = np.empty((layer_dims[-1], X.shape[1]), dtype=X.dtype)
     for start in range(0, X.shape[1], EVAL_CHUNK):
-        X_chunk = X[:, start:start + EVAL_CHUNK]
-        logits, _ = _forward(X_chunk, parameters, L, _Workspace(layer_dims, X_chunk.shape[1], X.dtype))
+        X_chunk = X_rows[start:start + EVAL_CHUNK].T
+        logits, _ = _forward(X_chunk, parameters, L, _Workspace(layer_dims, X_chunk.shape[1], X.dtype), blas=blas)
         logits -= logits.max(axis=0, keepdims=True)
         np.exp(logits, out=logits)
         AL[:, start:start + EVAL_CHUNK] = logits / logits.sum(axis=0)
@@ -338,19 +358,25 @@ def evaluate_mlp(X, Y, parameters):
     dtype = parameters["W1"].dtype
     X = _checked_X(X, parameters["W1"].shape[1], "X", dtype)
     layer_dims = [X.shape[0]] + [parameters[f"W{l}"].shape[0] for l in range(1, L + 1)]
-    return _evaluate(X, _labels_of(Y, layer_dims[-1], X.shape[1], "Y"), parameters, layer_dims, {})
+    labels = _labels_of(Y, layer_dims[-1], X.shape[1], "Y")
+    return _evaluate(np.ascontiguousarray(X.T), labels, parameters, layer_dims, {})
 
 
-def _evaluate(X, labels, parameters, layer_dims, workspaces):
-    """Loss and accuracy on (X, labels) in chunks, reusing the workspaces (dict by chunk size)."""
+def _evaluate(X_rows, labels, parameters, layer_dims, workspaces):
+    """Loss and accuracy on a set in chunks, reusing the workspaces (dict by chunk size).
+
+    X_rows -- (m, n_x) C-contiguous, one example per row: every chunk X_rows[i:j].T is then an (n_x, b) block that
+              the BLAS reads in place, without a copy
+    """
     L = len(layer_dims) - 1
-    m = X.shape[1]
+    m = X_rows.shape[0]
+    blas = _blas_functions(X_rows.dtype)
     total_loss, total_correct = 0.0, 0
     for start in range(0, m, EVAL_CHUNK):
-        X_chunk = X[:, start:start + EVAL_CHUNK]
+        X_chunk = X_rows[start:start + EVAL_CHUNK].T
         b = X_chunk.shape[1]
-        ws = workspaces.get(b) or workspaces.setdefault(b, _Workspace(layer_dims, b, X.dtype))
-        logits, _ = _forward(X_chunk, parameters, L, ws)
+        ws = workspaces.get(b) or workspaces.setdefault(b, _Workspace(layer_dims, b, X_rows.dtype))
+        logits, _ = _forward(X_chunk, parameters, L, ws, blas=blas)
         loss, correct = _softmax_cross_entropy(logits, labels[start:start + b], ws, gradient=False)
         total_loss += loss * b
         total_correct += correct
@@ -418,7 +444,7 @@ def _step_gradients(X, labels, parameters, L, ws, grads, lambd, regularizer, kee
 
 def train_mlp(X, Y, layer_dims, *, X_val=None, Y_val=None, epochs=20, batch_size=64, learning_rate=0.1, lambd=0.0,
               regularizer=None, keep_prob=1.0, dropout_forward=None, dropout_backward=None, dtype=np.float64,
-              random_state=0, print_cost=True, blas_threads=1):
+              random_state=0, print_cost=True, blas_threads=2):
     """Train the MLP with mini-batch SGD; record loss and accuracy of every epoch.
 
     Each epoch shuffles the training set (with the run's own generator) and takes one SGD step per mini-batch of
@@ -441,9 +467,9 @@ def train_mlp(X, Y, layer_dims, *, X_val=None, Y_val=None, epochs=20, batch_size
     dtype -- np.float64 (default) or np.float32 (faster)
     random_state -- None, int or np.random.Generator: fixes initialization, shuffling and the dropout masks
     print_cost -- if True, show a progress bar with the losses; if False, print nothing
-    blas_threads -- threads the BLAS may use during training (None: its default). One is fastest for
-                    mini-batches: a product of a (256, 784) by a (784, 64) matrix is too small to share, and on a
-                    2-core machine two threads made training 4 to 7 times slower in our measurements.
+    blas_threads -- threads the BLAS may use during training (None: its default, often one per core). Two
+                    were fastest in our measurements: a product of a (256, 784) by a (784, 64) matrix gains from a
+                    second core, and is too small to share among many.
 
     Returns:
     parameters -- dict "W1" (n_h1, n_x), "b1" (n_h1, 1), ..., of the given dtype
@@ -464,6 +490,7 @@ def train_mlp(X, Y, layer_dims, *, X_val=None, Y_val=None, epochs=20, batch_size
     if X_val is not None:
         X_val = _checked_X(X_val, layer_dims[0], "X_val", dtype)
         labels_val = _labels_of(Y_val, layer_dims[-1], X_val.shape[1], "Y_val")
+        X_val_rows = np.ascontiguousarray(X_val.T)
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if int(epochs) != epochs or epochs < 0:
@@ -511,12 +538,12 @@ def train_mlp(X, Y, layer_dims, *, X_val=None, Y_val=None, epochs=20, batch_size
                                 regularizer, keep_prob, dropout_forward, dropout_backward, scale=learning_rate)
                 for key, value in parameters.items():
                     value -= grads[f"d{key}"]
-            loss, accuracy = _evaluate(X, labels, parameters, layer_dims, eval_workspaces)
+            loss, accuracy = _evaluate(X_rows, labels, parameters, layer_dims, eval_workspaces)
             history["train_loss"].append(loss)
             history["train_accuracy"].append(accuracy)
             postfix = {"loss": f"{loss:.4f}", "acc": f"{accuracy:.3f}"}
             if X_val is not None:
-                val_loss, val_accuracy = _evaluate(X_val, labels_val, parameters, layer_dims, eval_workspaces)
+                val_loss, val_accuracy = _evaluate(X_val_rows, labels_val, parameters, layer_dims, eval_workspaces)
                 history["val_loss"].append(val_loss)
                 history["val_accuracy"].append(val_accuracy)
                 postfix.update(val_loss=f"{val_loss:.4f}", val_acc=f"{val_accuracy:.3f}")
