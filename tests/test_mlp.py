@@ -228,3 +228,37 @@ def test_a_float64_grads_term_does_not_change_a_float32_network(digits):
     parameters, _ = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], epochs=1, lambd=0.5,
                               regularizer=float64_terms, dtype=np.float32, print_cost=False)
     assert all(value.dtype == np.float32 and value.flags.c_contiguous for value in parameters.values())
+
+
+def test_evaluation_in_chunks_equals_one_pass(digits, monkeypatch):
+    # Sets larger than EVAL_CHUNK are evaluated chunk by chunk, each read in place from the example rows.
+    import reg_utils.mlp as mlp_module
+
+    parameters = initialize_mlp([64, 20, 10], random_state=3)
+    whole = evaluate_mlp(digits.X_train, digits.Y_train, parameters), mlp_forward(digits.X_train, parameters)
+    monkeypatch.setattr(mlp_module, "EVAL_CHUNK", 7)  # many chunks, the last one smaller
+    chunked = evaluate_mlp(digits.X_train, digits.Y_train, parameters), mlp_forward(digits.X_train, parameters)
+    assert np.allclose(whole[0], chunked[0], rtol=1e-12)
+    assert np.allclose(whole[1], chunked[1], rtol=1e-12, atol=1e-15)
+    plain = np.maximum(parameters["W1"] @ digits.X_train + parameters["b1"], 0)
+    logits = parameters["W2"] @ plain + parameters["b2"]
+    expected = np.exp(logits - logits.max(axis=0)) / np.exp(logits - logits.max(axis=0)).sum(axis=0)
+    assert np.allclose(chunked[1], expected, rtol=1e-10, atol=1e-15)
+
+
+def test_training_in_float64_never_calls_numpys_matmul(digits, monkeypatch):
+    # NumPy and SciPy wheels each bundle an OpenBLAS; mixing them with two threads each made training 4 to 7 times
+    # slower (their idle workers spin against each other), so every product of a run goes through SciPy's BLAS.
+    import reg_utils.mlp as mlp_module
+
+    class NumpyWithoutMatmul:
+        def __getattr__(self, name):
+            if name == "matmul":
+                raise AssertionError("train_mlp called np.matmul")
+            return getattr(np, name)
+
+    monkeypatch.setattr(mlp_module, "np", NumpyWithoutMatmul())
+    _, history = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], X_val=digits.X_val, Y_val=digits.Y_val,
+                           epochs=2, lambd=0.5, regularizer=_l2_like, keep_prob=0.8, print_cost=False,
+                           **_dropout_pair())
+    assert len(history["val_loss"]) == 2
