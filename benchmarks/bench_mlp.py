@@ -16,20 +16,31 @@ after every epoch it evaluates the whole training set without dropout for its hi
 4,000 examples, about a third of the run's floating-point operations), where scikit-learn only records the running
 mean of the mini-batch losses. Both extras are counted against ours.
 
-The bound is the run's floating-point operations (2 n_in n_out per example and layer for each matrix product: the
-forward pass, dW and dA of the backward pass, and the per-epoch evaluation of the training set) divided by the
-rate of one large np.matmul measured in the same run, with the best BLAS thread count. Timings are the best of
-REPEATS runs (the machine is shared, so single runs are noisy).
+Method: ROUNDS rounds; round r trains every contender once with random_state = r, in turn, so that a slow spell of
+the shared machine hits them all. Times are the best and the median over the rounds; test accuracies are the mean
+over the rounds' seeds (one seed's accuracy on 500 test images moves by about a point from seed to seed).
 
-Run: ``python benchmarks/bench_mlp.py`` from the repository root.
+Figures besides the times:
+- the bound: the run's floating-point operations (2 n_in n_out per example and layer for each matrix product: the
+  forward pass, dW and dA of the backward pass, and the per-epoch evaluation of the training set) divided by the rate
+  of one large (2048 x 2048) matrix product measured in the same run, with the best BLAS thread count;
+- the products alone: the same matrix products with the same shapes and layouts (64-column mini-batches, 2048-column
+  evaluation chunks), called straight through SciPy's BLAS with nothing in between: what any trainer that keeps
+  the mini-batch of 64 pays for its arithmetic on this machine's BLAS;
+- the time spent inside the assignment's functions (the regularizer and the two dropout functions), measured by
+  wrapping them, and the rest: the trainer's own time.
+
+Run: ``python benchmarks/bench_mlp.py`` from the repository root (about 3 minutes).
 """
 
+import statistics
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy.linalg import blas
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,30 +50,27 @@ from tests.deep_reference import load_functions  # noqa: E402
 
 LAYER_DIMS = [784, 256, 128, 10]
 EPOCHS, BATCH_SIZE, LEARNING_RATE, LAMBD, KEEP_PROB = 20, 64, 0.1, 0.3, 0.8
-REPEATS = 3
-
-
-def best_time(function, repeats=REPEATS):
-    """(best wall time in seconds, result of the last call)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+ROUNDS = 5
+EVAL_CHUNK = 2048  # the trainer's evaluation chunk (reg_utils.mlp.EVAL_CHUNK)
 
 
 def matmul_rate(dtype, threads, n=2048):
-    """Floating-point operations per second of an (n, n) by (n, n) np.matmul."""
+    """Floating-point operations per second of an (n, n) by (n, n) np.matmul (best of 5)."""
     rng = np.random.default_rng(0)
     a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
     with threadpool_limits(threads, user_api="blas"):
         a @ b
-        seconds, _ = best_time(lambda: a @ b, repeats=5)
+        seconds = min(_seconds(lambda: a @ b) for _ in range(5))
     return 2 * n ** 3 / seconds
 
 
-def training_flops(m, epochs, batch_size):
+def _seconds(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def training_flops(m, epochs):
     """Floating-point operations of the matrix products of a run (training steps and per-epoch evaluation)."""
     per_example = sum(2 * n_in * n_out for n_in, n_out in zip(LAYER_DIMS[:-1], LAYER_DIMS[1:]))
     first_layer = 2 * LAYER_DIMS[0] * LAYER_DIMS[1]
@@ -71,64 +79,146 @@ def training_flops(m, epochs, batch_size):
     return epochs * m * (per_training_example + per_example)
 
 
+def _gemm_into(gemm, out, A, B, alpha=1.0, beta=0.0):
+    """out = alpha * A @ B + beta * out in place, for a C-contiguous out and C- or F-contiguous A, B.
+
+    SciPy's BLAS is column-major: out.T is Fortran-contiguous, and out.T = B.T @ A.T.
+    """
+    def fortran(M):
+        return (M, 0) if M.flags.f_contiguous else (M.T, 1)
+
+    (b, trans_b), (a, trans_a) = fortran(B.T), fortran(A.T)
+    gemm(alpha, b, a, beta=beta, c=out.T, trans_a=trans_b, trans_b=trans_a, overwrite_c=True)
+
+
+def products_alone(dtype, threads, m, epochs=EPOCHS, batch_size=BATCH_SIZE):
+    """Seconds for exactly the matrix products of a run, with the trainer's shapes and layouts, and nothing else."""
+    gemm = blas.get_blas_funcs("gemm", dtype=dtype)
+    rng = np.random.default_rng(0)
+    L = len(LAYER_DIMS) - 1
+    W = [rng.standard_normal((n_out, n_in)).astype(dtype) * 0.05 for n_in, n_out in zip(LAYER_DIMS, LAYER_DIMS[1:])]
+    X_rows = rng.random((m, LAYER_DIMS[0])).astype(dtype)  # one example per row, as the trainer stores them
+    steps = [(start, min(start + batch_size, m)) for start in range(0, m, batch_size)]  # the last may be smaller
+    chunks = [(start, min(start + EVAL_CHUNK, m)) for start in range(0, m, EVAL_CHUNK)]
+    Z = {b: [np.empty((n, b), dtype) for n in LAYER_DIMS[1:]] for b in {stop - start for start, stop in steps + chunks}}
+    dA = {b: [np.empty((n, b), dtype) for n in LAYER_DIMS[1:-1]] for b in {stop - start for start, stop in steps}}
+    with threadpool_limits(threads, user_api="blas"):
+        start_time = time.perf_counter()
+        for _ in range(epochs):
+            for start, stop in steps:
+                Zb, dAb = Z[stop - start], dA[stop - start]
+                A = [X_rows[start:stop].T] + Zb[:-1]
+                for l in range(L):  # forward
+                    _gemm_into(gemm, Zb[l], W[l], A[l])
+                for l in range(L - 1, 0, -1):  # dA of every layer but the first
+                    _gemm_into(gemm, dAb[l - 1], W[l].T, Zb[l])
+                for l in range(L):  # W -= (a tiny) dZ A.T, in place
+                    _gemm_into(gemm, W[l], Zb[l], A[l].T, alpha=-1e-12, beta=1.0)
+            for start, stop in chunks:  # the evaluation of the training set
+                A = X_rows[start:stop].T
+                for Z_l, W_l in zip(Z[stop - start], W):
+                    _gemm_into(gemm, Z_l, W_l, A)
+                    A = Z_l
+        return time.perf_counter() - start_time
+
+
+class Stopwatch:
+    """Wraps functions and adds up the seconds spent inside them."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def wrap(self, function):
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+        return timed
+
+
 def main():
     warnings.simplefilter("ignore")  # MLPClassifier warns that 20 iterations did not converge
     from sklearn.neural_network import MLPClassifier
 
     solutions = load_functions()
-    regularization = dict(lambd=LAMBD, regularizer=solutions["l2_regularization"], keep_prob=KEEP_PROB,
-                          dropout_forward=solutions["dropout_forward"],
-                          dropout_backward=solutions["dropout_backward"])
     data = load_mnist_subset(one_hot=True)
     m = data.X_train.shape[1]
     print(f"784-256-128-10, {m} training examples, {EPOCHS} epochs, batch {BATCH_SIZE}, learning rate "
-          f"{LEARNING_RATE}, lambd = alpha = {LAMBD}, dropout keep_prob {KEEP_PROB} (ours only); best of {REPEATS}")
+          f"{LEARNING_RATE}, lambd = alpha = {LAMBD}, dropout keep_prob {KEEP_PROB} (ours only); {ROUNDS} rounds "
+          f"(random_state 0..{ROUNDS - 1})")
 
     rates = {(dtype.__name__, threads): matmul_rate(dtype, threads)
              for dtype in (np.float64, np.float32) for threads in (1, 2)}
     for (dtype, threads), rate in rates.items():
         print(f"np.matmul 2048x2048 {dtype}, {threads} BLAS thread(s): {rate / 1e9:6.1f} GFLOP/s")
-    flops = training_flops(m, EPOCHS, BATCH_SIZE)
+    flops = training_flops(m, EPOCHS)
 
-    ours = {}
-    for dtype in (np.float64, np.float32):
+    X_rows, y_rows = data.X_train.T, data.Y_train.argmax(axis=0)  # scikit-learn takes examples in ROWS
+    stopwatches = {}
+
+    def ours(dtype):
         X_train = data.X_train.astype(dtype)
 
-        def train():
-            return train_mlp(X_train, data.Y_train, LAYER_DIMS, epochs=EPOCHS, batch_size=BATCH_SIZE,
-                             learning_rate=LEARNING_RATE, dtype=dtype, random_state=0, print_cost=False,
-                             **regularization)
+        def fit(seed):
+            watch = stopwatches.setdefault(dtype.__name__, [])
+            watch.append(Stopwatch())
+            parameters, _ = train_mlp(X_train, data.Y_train, LAYER_DIMS, epochs=EPOCHS, batch_size=BATCH_SIZE,
+                                      learning_rate=LEARNING_RATE, dtype=dtype, random_state=seed,
+                                      print_cost=False, lambd=LAMBD, keep_prob=KEEP_PROB,
+                                      regularizer=watch[-1].wrap(solutions["l2_regularization"]),
+                                      dropout_forward=watch[-1].wrap(solutions["dropout_forward"]),
+                                      dropout_backward=watch[-1].wrap(solutions["dropout_backward"]))
+            return lambda: evaluate_mlp(data.X_test, data.Y_test, parameters)[1]
+        return fit
 
-        seconds, (parameters, _) = best_time(train)
-        ours[dtype.__name__] = (seconds, evaluate_mlp(data.X_test, data.Y_test, parameters)[1])
-
-    # scikit-learn takes examples in ROWS: transpose here.
-    X_rows, y_rows = data.X_train.T, data.Y_train.argmax(axis=0)
-    sklearn = {}
-    for threads in (None, 1):
-        def fit():
+    def sklearn(threads):
+        def fit(seed):
             model = MLPClassifier(hidden_layer_sizes=(256, 128), activation="relu", solver="sgd", alpha=LAMBD,
                                   batch_size=BATCH_SIZE, learning_rate="constant", learning_rate_init=LEARNING_RATE,
                                   momentum=0.0, nesterovs_momentum=False, max_iter=EPOCHS, shuffle=True,
-                                  tol=1e-12, n_iter_no_change=10 ** 6, early_stopping=False, random_state=0)
+                                  tol=1e-12, n_iter_no_change=10 ** 6, early_stopping=False, random_state=seed)
             with threadpool_limits(threads, user_api="blas"):
                 model.fit(X_rows, y_rows)
             assert model.n_iter_ == EPOCHS, f"scikit-learn stopped after {model.n_iter_} epochs, not {EPOCHS}"
-            return model
+            return lambda: model.score(data.X_test.T, y_rows_test)
+        return fit
 
-        seconds, model = best_time(fit)
-        sklearn["default threads" if threads is None else "1 BLAS thread"] = (
-            seconds, model.score(data.X_test.T, data.Y_test.argmax(axis=0)))
+    y_rows_test = data.Y_test.argmax(axis=0)
+    contenders = {
+        "scikit-learn MLPClassifier, float64, default BLAS threads": sklearn(None),
+        "scikit-learn MLPClassifier, float64, 1 BLAS thread": sklearn(1),
+        "train_mlp, float64, L2 + dropout": ours(np.float64),
+        "train_mlp, float32, L2 + dropout": ours(np.float32),
+    }
+    times = {name: [] for name in contenders}
+    accuracies = {name: [] for name in contenders}
+    for seed in range(ROUNDS):
+        for name, fit in contenders.items():
+            start = time.perf_counter()
+            score = fit(seed)
+            times[name].append(time.perf_counter() - start)
+            accuracies[name].append(score())
+    alone = {dtype.__name__: min(products_alone(dtype, 2, m) for _ in range(3)) for dtype in (np.float64, np.float32)}
 
     print()
-    for setting, (seconds, accuracy) in sklearn.items():
-        print(f"scikit-learn MLPClassifier, float64, {setting:<16} {seconds:6.2f} s   test accuracy {accuracy:.1%}")
-    sk_best = min(seconds for seconds, _ in sklearn.values())
-    for dtype, (seconds, accuracy) in ours.items():
+    sk_best = min(min(times[name]) for name in contenders if name.startswith("scikit"))
+    for name in contenders:
+        print(f"{name:<58} best {min(times[name]):5.2f} s  median {statistics.median(times[name]):5.2f} s   "
+              f"test accuracy {np.mean(accuracies[name]):.1%} (seeds: "
+              f"{', '.join(f'{a:.1%}' for a in accuracies[name])})")
+    print()
+    for dtype in ("float64", "float32"):
+        name = f"train_mlp, {dtype}, L2 + dropout"
+        best = min(times[name])
         bound = flops / max(rate for (d, _), rate in rates.items() if d == dtype)
-        print(f"train_mlp, {dtype}, L2 + dropout           {seconds:6.2f} s   test accuracy {accuracy:.1%}   "
-              f"ratio to faster scikit-learn {seconds / sk_best:.2f}   bound {bound:.2f} s "
-              f"({flops / 1e9:.1f} GFLOP), time / bound {seconds / bound:.2f}")
+        inside = stopwatches[dtype][int(np.argmin(times[name]))].seconds
+        print(f"train_mlp {dtype}: best {best:.2f} s = {best / sk_best:.2f} x scikit-learn's best; "
+              f"bound {bound:.2f} s ({flops / 1e9:.1f} GFLOP), time / bound {best / bound:.2f}")
+        print(f"    the products alone (2 BLAS threads) {alone[dtype]:.2f} s = {alone[dtype] / bound:.2f} x the "
+              f"bound; inside the assignment's functions {inside:.2f} s; the trainer's own time "
+              f"{best - inside:.2f} s = {(best - inside) / alone[dtype]:.2f} x the products alone")
 
 
 if __name__ == "__main__":
