@@ -1,6 +1,7 @@
 """`make demo`: execute the reference notebook, then grade a small class with nbgrader and report on it.
 
-1. Executes the source notebook headless (nbclient) and prints the three-model results table.
+1. Executes both source notebooks headless (nbclient) and prints their results tables: the three models on the
+   goalkeeper dataset, and the regularized deep networks on the MNIST digits.
 2. Builds a class from the committed release (the reference solutions, the untouched release, typical mistakes,
    a correct-but-different solution), autogrades it with nbgrader, writes feedback and grades.csv, saves a
    histogram of the scores, and prints one row per student.
@@ -17,17 +18,18 @@ from course.notebooks import cell_text_output, execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks" / "source" / "regularization" / "Regularization.ipynb"
+DEEP_SOURCE = ROOT / "notebooks" / "source" / "deep_regularization" / "DeepRegularization.ipynb"
 OUTPUT_DIR = ROOT / "demo-output"
 SHORT = {"compute_cost_with_regularization": "cost", "backward_propagation_with_regularization": "L2 back",
          "forward_propagation_with_dropout": "drop fwd", "backward_propagation_with_dropout": "drop back"}
 
 
-def run_reference():
-    """Execute the reference notebook into demo-output/ and print its results table."""
-    executed = OUTPUT_DIR / "Regularization.executed.ipynb"
-    print(f"Executing the reference notebook {SOURCE.relative_to(ROOT)} ...", flush=True)
-    nb = execute_notebook(SOURCE, executed, cwd=SOURCE.parent)
-    print("\nResults on the shipped goalkeeper dataset:")
+def run_reference(source, title):
+    """Execute a reference notebook into demo-output/ and print its results table (the cell "results_table")."""
+    executed = OUTPUT_DIR / f"{source.stem}.executed.ipynb"
+    print(f"Executing the reference notebook {source.relative_to(ROOT)} ...", flush=True)
+    nb = execute_notebook(source, executed, cwd=source.parent)
+    print(f"\n{title}:")
     print(cell_text_output(nb, "results_table"))
     print(f"Executed notebook: {executed.relative_to(ROOT)}\n")
 
@@ -80,7 +82,8 @@ def main():
     """Run the whole demo."""
     start = time.perf_counter()
     OUTPUT_DIR.mkdir(exist_ok=True)
-    run_reference()
+    run_reference(SOURCE, "Results on the shipped goalkeeper dataset")
+    run_reference(DEEP_SOURCE, "Results on the MNIST digits (4,000 train / 500 validation / 500 test)")
     run_class()
     print(f"(demo finished in {time.perf_counter() - start:.0f} s)")
 
