@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import testCases
-from testCases import CheckFailed, deep_expected
+from testCases import deep_expected
 from tests.deep_reference import expected_outputs, load_functions, render_expected
+from tests.failures import failure_message
 
 CHECKS = {
     "l2_regularization": testCases.l2_regularization_test,
@@ -22,10 +23,6 @@ def solutions():
     return load_functions()
 
 
-def _failure(check, function):
-    with pytest.raises(CheckFailed) as info:
-        check(function)
-    return str(info.value)
 
 
 @pytest.mark.parametrize("name", list(CHECKS))
@@ -47,7 +44,7 @@ def test_stored_expected_outputs_reproduce_from_the_solutions(solutions):
 
 @pytest.mark.parametrize("name", list(CHECKS))
 def test_check_explains_a_function_that_returns_none(name):
-    message = _failure(CHECKS[name], lambda *args, **kwargs: None)
+    message = failure_message(CHECKS[name], lambda *args, **kwargs: None)
     assert "None" in message or "NoneType" in message
     assert "Hint:" in message
 
@@ -57,7 +54,7 @@ def test_check_explains_an_exception_inside_the_student_function(name):
     def broken(*args, **kwargs):
         return np.dot(np.ones((2, 3)), np.ones((2, 3)))
 
-    message = _failure(CHECKS[name], broken)
+    message = failure_message(CHECKS[name], broken)
     assert "raised ValueError" in message and "at line" in message and "Hint:" in message
 
 
@@ -66,7 +63,7 @@ def test_l2_check_names_the_missing_half(solutions):
         penalty, grads_term = solutions["l2_regularization"](parameters, lambd, m)
         return 2 * penalty, grads_term
 
-    message = _failure(testCases.l2_regularization_test, no_half)
+    message = failure_message(testCases.l2_regularization_test, no_half)
     assert "penalty is wrong" in message and "1/2 is missing" in message
 
 
@@ -76,7 +73,7 @@ def test_l2_check_reports_a_missing_key(solutions):
         del grads_term["dW3"]
         return penalty, grads_term
 
-    assert "lacks the key(s) dW3" in _failure(testCases.l2_regularization_test, missing)
+    assert "lacks the key(s) dW3" in failure_message(testCases.l2_regularization_test, missing)
 
 
 def test_l2_check_reports_a_wrong_shape(solutions):
@@ -85,7 +82,7 @@ def test_l2_check_reports_a_wrong_shape(solutions):
         grads_term["dW1"] = grads_term["dW1"].T
         return penalty, grads_term
 
-    message = _failure(testCases.l2_regularization_test, transposed)
+    message = failure_message(testCases.l2_regularization_test, transposed)
     assert "grads_term['dW1'] has shape (4, 3), expected (3, 4)" in message and "transposed" in message
 
 
@@ -95,7 +92,7 @@ def test_l2_check_reports_nan(solutions):
         grads_term["dW2"] = grads_term["dW2"] * np.nan
         return penalty, grads_term
 
-    assert "grads_term['dW2'] contains nan" in _failure(testCases.l2_regularization_test, nan)
+    assert "grads_term['dW2'] contains nan" in failure_message(testCases.l2_regularization_test, nan)
 
 
 def test_l2_check_rejects_a_regularized_bias(solutions):
@@ -104,7 +101,7 @@ def test_l2_check_rejects_a_regularized_bias(solutions):
         grads_term["db1"] = lambd / m * parameters["b1"]
         return penalty, grads_term
 
-    assert "biases are not regularized" in _failure(testCases.l2_regularization_test, with_bias)
+    assert "biases are not regularized" in failure_message(testCases.l2_regularization_test, with_bias)
 
 
 def test_l1_check_names_the_sign_mistake(solutions):
@@ -112,7 +109,7 @@ def test_l1_check_names_the_sign_mistake(solutions):
         penalty, _ = solutions["l1_regularization"](parameters, lambd, m)
         return penalty, {k.replace("W", "dW"): lambd / m * v for k, v in parameters.items() if k.startswith("W")}
 
-    assert "np.sign(W)" in _failure(testCases.l1_regularization_test, no_sign)
+    assert "np.sign(W)" in failure_message(testCases.l1_regularization_test, no_sign)
 
 
 def test_dropout_forward_check_names_the_missing_scaling():
@@ -124,7 +121,7 @@ def test_dropout_forward_check_names_the_missing_scaling():
         mask = np.random.rand(*A.shape) < keep_prob
         return A * mask, mask
 
-    message = _failure(testCases.dropout_forward_test, unscaled)
+    message = failure_message(testCases.dropout_forward_test, unscaled)
     assert "A_out differs" in message and "keep_prob" in message.split("Hint:")[1]
 
 
@@ -147,7 +144,7 @@ def test_dropout_forward_check_detects_reseeding(solutions):
         np.random.seed(0)
         return solutions["dropout_forward"](A, keep_prob, training)
 
-    assert "reseeds" in _failure(testCases.dropout_forward_test, reseeding)
+    assert "reseeds" in failure_message(testCases.dropout_forward_test, reseeding)
 
 
 def test_dropout_forward_check_detects_an_inverted_comparison():
@@ -159,7 +156,7 @@ def test_dropout_forward_check_detects_an_inverted_comparison():
         mask = np.random.rand(*A.shape) > keep_prob
         return A * mask / keep_prob, mask
 
-    message = _failure(testCases.dropout_forward_test, inverted)
+    message = failure_message(testCases.dropout_forward_test, inverted)
     assert re.search(r"keeps \d+\.\d% of 20000 units", message) and "BELOW keep_prob" in message
 
 
@@ -167,7 +164,7 @@ def test_dropout_forward_check_requires_a_value_error(solutions):
     def permissive(A, keep_prob, training=True):
         return solutions["dropout_forward"](A, min(max(keep_prob, 0.01), 1.0), training)
 
-    assert "expected a ValueError" in _failure(testCases.dropout_forward_test, permissive)
+    assert "expected a ValueError" in failure_message(testCases.dropout_forward_test, permissive)
 
 
 def test_dropout_forward_check_detects_in_place_modification(solutions):
@@ -176,19 +173,19 @@ def test_dropout_forward_check_detects_in_place_modification(solutions):
         A[...] = A_out
         return A, mask
 
-    assert "modified its input A in place" in _failure(testCases.dropout_forward_test, in_place)
+    assert "modified its input A in place" in failure_message(testCases.dropout_forward_test, in_place)
 
 
 def test_dropout_forward_check_reports_a_wrong_return_type():
-    message = _failure(testCases.dropout_forward_test, lambda A, keep_prob, training=True: A)
+    message = failure_message(testCases.dropout_forward_test, lambda A, keep_prob, training=True: A)
     assert "expected the pair (A_out, mask)" in message
 
 
 def test_dropout_backward_check_names_the_missing_scaling():
-    message = _failure(testCases.dropout_backward_test, lambda dA, mask, keep_prob: dA * mask)
+    message = failure_message(testCases.dropout_backward_test, lambda dA, mask, keep_prob: dA * mask)
     assert "divide by keep_prob in the backward pass too" in message
 
 
 def test_dropout_backward_check_reports_a_wrong_shape():
-    message = _failure(testCases.dropout_backward_test, lambda dA, mask, keep_prob: (dA * mask / keep_prob).T)
+    message = failure_message(testCases.dropout_backward_test, lambda dA, mask, keep_prob: (dA * mask / keep_prob).T)
     assert "has shape (5, 4), expected (4, 5)" in message

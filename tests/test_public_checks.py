@@ -7,6 +7,7 @@ import testCases
 from testCases import CheckFailed, score
 from course.reference import GRADED_FUNCTIONS, load_solutions
 from course.variants import CORRECT_ALTERNATIVES, MISTAKES
+from tests.failures import failure_message
 
 CHECKS = {name: getattr(testCases, name + "_test") for name in GRADED_FUNCTIONS}
 
@@ -16,11 +17,6 @@ def solutions():
     return load_solutions()
 
 
-def _failure(check, function):
-    with pytest.raises(CheckFailed) as info:
-        check(function)
-    assert info.value.__cause__ is None and info.value.__suppress_context__, "the student's traceback must not leak"
-    return str(info.value)
 
 
 @pytest.mark.parametrize("name", GRADED_FUNCTIONS)
@@ -39,18 +35,18 @@ def test_correct_alternatives_pass(variant):
 @pytest.mark.parametrize("variant", MISTAKES, ids=lambda v: v.name)
 def test_each_catalogued_mistake_fails_with_a_message_naming_it(variant):
     namespace = load_solutions(replace={variant.grade_id: variant.source()})
-    message = _failure(CHECKS[variant.grade_id], namespace[variant.grade_id])
+    message = failure_message(CHECKS[variant.grade_id], namespace[variant.grade_id])
     assert "Hint:" in message and variant.expected_feedback in message
 
 
 def test_cost_check_shows_expected_against_got():
-    message = _failure(CHECKS["compute_cost_with_regularization"], lambda A3, Y, parameters, lambd: 1.5)
+    message = failure_message(CHECKS["compute_cost_with_regularization"], lambda A3, Y, parameters, lambd: 1.5)
     assert "cost is wrong: got 1.5, expected 1.786485945" in message
 
 
 @pytest.mark.parametrize("name", GRADED_FUNCTIONS)
 def test_a_function_returning_none_is_told_to_return(name):
-    message = _failure(CHECKS[name], lambda *args, **kwargs: None)
+    message = failure_message(CHECKS[name], lambda *args, **kwargs: None)
     assert "None" in message and "return" in message
 
 
@@ -61,7 +57,7 @@ def test_an_exception_inside_the_function_is_reported_with_its_line(name, soluti
         return x
 
     broken.__name__ = name
-    message = _failure(CHECKS[name], broken)
+    message = failure_message(CHECKS[name], broken)
     assert f"{name} raised NameError" in message and "undefined_name_in_student_code" in message
     assert "Hint:" in message
 
@@ -72,7 +68,7 @@ def test_a_wrong_shape_is_reported_with_both_shapes(solutions):
         grads["dW2"] = grads["dW2"].T
         return grads
 
-    message = _failure(CHECKS["backward_propagation_with_regularization"], transposed)
+    message = failure_message(CHECKS["backward_propagation_with_regularization"], transposed)
     assert "dW2 has shape (2, 3), expected (3, 2)" in message and "transposed" in message
 
 
@@ -83,7 +79,7 @@ def test_nan_is_reported_with_its_position(solutions):
         grads["dW1"][1, 2] = np.nan
         return grads
 
-    message = _failure(CHECKS["backward_propagation_with_dropout"], with_nan)
+    message = failure_message(CHECKS["backward_propagation_with_dropout"], with_nan)
     assert "dW1 contains nan at [1, 2]" in message
 
 
@@ -93,7 +89,7 @@ def test_a_missing_gradient_key_is_named(solutions):
         del grads["db1"]
         return grads
 
-    assert "grads lacks the key(s) db1" in _failure(CHECKS["backward_propagation_with_regularization"], without_db1)
+    assert "grads lacks the key(s) db1" in failure_message(CHECKS["backward_propagation_with_regularization"], without_db1)
 
 
 def test_a_list_instead_of_an_array_is_reported_by_type(solutions):
@@ -101,11 +97,11 @@ def test_a_list_instead_of_an_array_is_reported_by_type(solutions):
         A3, cache = solutions["forward_propagation_with_dropout"](X, parameters, keep_prob)
         return A3.tolist(), cache
 
-    assert "A3 has type list" in _failure(CHECKS["forward_propagation_with_dropout"], as_list)
+    assert "A3 has type list" in failure_message(CHECKS["forward_propagation_with_dropout"], as_list)
 
 
 def test_an_array_cost_is_asked_to_be_a_number():
-    message = _failure(CHECKS["compute_cost_with_regularization"], lambda A3, Y, p, lambd: np.array([[1.78]]))
+    message = failure_message(CHECKS["compute_cost_with_regularization"], lambda A3, Y, p, lambd: np.array([[1.78]]))
     assert "array of shape (1, 1), expected a number" in message
 
 
@@ -114,19 +110,19 @@ def test_modifying_the_parameters_in_place_is_reported(solutions):
         parameters["W1"] **= 2
         return solutions["compute_cost_with_regularization"](A3, Y, parameters, lambd)
 
-    message = _failure(CHECKS["compute_cost_with_regularization"], squares_in_place)
+    message = failure_message(CHECKS["compute_cost_with_regularization"], squares_in_place)
     assert "modified its input parameters['W1'] in place" in message
 
 
 def test_passing_something_other_than_a_function_is_explained():
-    assert "expected a function" in _failure(CHECKS["compute_cost_with_regularization"], 3.0)
+    assert "expected a function" in failure_message(CHECKS["compute_cost_with_regularization"], 3.0)
 
 
 def test_a_wrong_tuple_instead_of_a3_and_cache_is_explained(solutions):
     def only_a3(X, parameters, keep_prob):
         return solutions["forward_propagation_with_dropout"](X, parameters, keep_prob)[0]
 
-    assert "expected the pair (A3, cache)" in _failure(CHECKS["forward_propagation_with_dropout"], only_a3)
+    assert "expected the pair (A3, cache)" in failure_message(CHECKS["forward_propagation_with_dropout"], only_a3)
 
 
 def test_outputs_that_do_not_follow_from_the_students_own_masks_fail(solutions):
@@ -137,7 +133,7 @@ def test_outputs_that_do_not_follow_from_the_students_own_masks_fail(solutions):
         A3, cache = source(X, parameters, keep_prob)
         return A3 * 0.5, cache
 
-    message = _failure(CHECKS["forward_propagation_with_dropout"], uniform_masks_but_wrong_scale)
+    message = failure_message(CHECKS["forward_propagation_with_dropout"], uniform_masks_but_wrong_scale)
     assert "A3[:, 0] does not follow from your masks" in message
 
 
