@@ -25,8 +25,8 @@ Figures besides the times:
   forward pass, dW and dA of the backward pass, and the per-epoch evaluation of the training set) divided by the rate
   of one large (2048 x 2048) matrix product measured in the same run, with the best BLAS thread count;
 - the products alone: the same matrix products with the same shapes and layouts (64-column mini-batches, 2048-column
-  evaluation chunks), called straight through SciPy's BLAS with nothing in between: what any trainer that keeps
-  the mini-batch of 64 pays for its arithmetic on this machine's BLAS;
+  evaluation chunks), made by the trainer's own in-place gemm helper with nothing in between: what any trainer
+  that keeps the mini-batch of 64 pays for its arithmetic on this machine's BLAS;
 - the time spent inside the assignment's functions (the regularizer and the two dropout functions), measured by
   wrapping them, and the rest: the trainer's own time.
 
@@ -40,12 +40,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from scipy.linalg import blas
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reg_utils import evaluate_mlp, load_mnist_subset, train_mlp  # noqa: E402
+from reg_utils.mlp import _blas_functions, _matmul_into  # noqa: E402 -- the trainer's own in-place products
 from tests.deep_reference import load_functions  # noqa: E402
 
 LAYER_DIMS = [784, 256, 128, 10]
@@ -79,21 +79,9 @@ def training_flops(m, epochs):
     return epochs * m * (per_training_example + per_example)
 
 
-def _gemm_into(gemm, out, A, B, alpha=1.0, beta=0.0):
-    """out = alpha * A @ B + beta * out in place, for a C-contiguous out and C- or F-contiguous A, B.
-
-    SciPy's BLAS is column-major: out.T is Fortran-contiguous, and out.T = B.T @ A.T.
-    """
-    def fortran(M):
-        return (M, 0) if M.flags.f_contiguous else (M.T, 1)
-
-    (b, trans_b), (a, trans_a) = fortran(B.T), fortran(A.T)
-    gemm(alpha, b, a, beta=beta, c=out.T, trans_a=trans_b, trans_b=trans_a, overwrite_c=True)
-
-
 def products_alone(dtype, threads, m, epochs=EPOCHS, batch_size=BATCH_SIZE):
     """Seconds for exactly the matrix products of a run, with the trainer's shapes and layouts, and nothing else."""
-    gemm = blas.get_blas_funcs("gemm", dtype=dtype)
+    blas = _blas_functions(dtype)
     rng = np.random.default_rng(0)
     L = len(LAYER_DIMS) - 1
     W = [rng.standard_normal((n_out, n_in)).astype(dtype) * 0.05 for n_in, n_out in zip(LAYER_DIMS, LAYER_DIMS[1:])]
@@ -109,15 +97,15 @@ def products_alone(dtype, threads, m, epochs=EPOCHS, batch_size=BATCH_SIZE):
                 Zb, dAb = Z[stop - start], dA[stop - start]
                 A = [X_rows[start:stop].T] + Zb[:-1]
                 for l in range(L):  # forward
-                    _gemm_into(gemm, Zb[l], W[l], A[l])
+                    _matmul_into(Zb[l], W[l], A[l], blas)
                 for l in range(L - 1, 0, -1):  # dA of every layer but the first
-                    _gemm_into(gemm, dAb[l - 1], W[l].T, Zb[l])
+                    _matmul_into(dAb[l - 1], W[l].T, Zb[l], blas)
                 for l in range(L):  # W -= (a tiny) dZ A.T, in place
-                    _gemm_into(gemm, W[l], Zb[l], A[l].T, alpha=-1e-12, beta=1.0)
+                    _matmul_into(W[l], Zb[l], A[l].T, blas, alpha=-1e-12, beta=1.0)
             for start, stop in chunks:  # the evaluation of the training set
                 A = X_rows[start:stop].T
                 for Z_l, W_l in zip(Z[stop - start], W):
-                    _gemm_into(gemm, Z_l, W_l, A)
+                    _matmul_into(Z_l, W_l, A, blas)
                     A = Z_l
         return time.perf_counter() - start_time
 
