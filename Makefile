@@ -16,7 +16,7 @@ NOTEBOOK_regularization := Regularization.ipynb
 NOTEBOOK_deep_regularization := DeepRegularization.ipynb
 NOTEBOOK := $(NOTEBOOK_$(ASSIGNMENT))
 
-.PHONY: setup test demo release autograde feedback grades validate lab clean
+.PHONY: setup test demo release student-kit autograde feedback grades validate lab clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,11 @@ demo: setup release
 
 release: setup
 	cd $(COURSE) && for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --quiet || exit 1; done
+
+# What an instructor hands to students, as dist/regularization-course-student-<version>.zip: the release notebooks, a
+# wheel of reg_utils and testCases, requirements.txt and a README; never the instructor package course.
+student-kit: setup release
+	$(BIN)/python -m course.student_kit
 
 # Grade every notebook in notebooks/submitted/STUDENT/$(ASSIGNMENT)/ (collect them there first), in JOBS parallel
 # workers: nbgrader's autograde per student in a private copy of the course, then a verification pass that re-runs
