@@ -1,7 +1,8 @@
-"""The reference solutions, read from the nbgrader source notebook, and the reference outputs they produce.
+"""Reading nbgrader source notebooks: cells, answer cells, marked regions, and executing reference solutions.
 
-The solutions live only in ``notebooks/source/regularization/Regularization.ipynb``; tests load them from there
-(they are never copied into a package). Running ``python -m course.reference`` prints ``testCases/expected.py``.
+Used by the instructor side (the assignment registry, the verifier, the tests). The solutions themselves live
+only in the source notebooks (``notebooks/source/<assignment>/<notebook>``), between ``### BEGIN SOLUTION`` and
+``### END SOLUTION``; they are read from there at run time and never copied into a package.
 """
 
 import json
@@ -11,13 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE_NOTEBOOK = ROOT / "notebooks" / "source" / "regularization" / "Regularization.ipynb"
-GRADED_FUNCTIONS = ("compute_cost_with_regularization", "backward_propagation_with_regularization",
-                    "forward_propagation_with_dropout", "backward_propagation_with_dropout")
 
-
-def notebook_cells(path=SOURCE_NOTEBOOK):
+def notebook_cells(path):
     """The notebook's cells as a list of dicts (parsed with json: no Jupyter needed)."""
     return json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
 
@@ -33,16 +29,26 @@ def grade_id(cell):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def solution_sources(path=SOURCE_NOTEBOOK):
-    """The source of each graded function's answer cell, by grade_id."""
-    return {grade_id(c): cell_source(c) for c in notebook_cells(path) if grade_id(c) in GRADED_FUNCTIONS}
+def cell_sources(path, names):
+    """{grade_id: source} of the cells of a notebook whose grade_id is in `names`."""
+    return {grade_id(c): cell_source(c) for c in notebook_cells(path) if grade_id(c) in names}
 
 
-def marked_lines(region, min_length, path=SOURCE_NOTEBOOK):
+def test_cell_points(path):
+    """{grade_id: points} of the autograded test cells of a notebook (nbgrader's `grade` cells with points)."""
+    found = {}
+    for cell in notebook_cells(path):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and cell.get("cell_type") == "code":
+            found[meta["grade_id"]] = float(meta.get("points", 0))
+    return found
+
+
+def marked_lines(region, min_length, path):
     """Every line longer than min_length (stripped) between `### BEGIN REGION` and `### END REGION`.
 
     marked_lines("SOLUTION", ...) lists solution code, marked_lines("HIDDEN TESTS", ...) hidden tests: what must
-    never reach a student (tests look for these lines in the release, the packages and the feedback).
+    never reach a student (tests look for these lines in the release, the packages, the kit and the feedback).
     """
     lines = set()
     for cell in notebook_cells(path):
@@ -50,25 +56,6 @@ def marked_lines(region, min_length, path=SOURCE_NOTEBOOK):
         for block in re.findall(pattern, cell_source(cell), flags=re.S):
             lines.update(line.strip() for line in block.splitlines() if len(line.strip()) > min_length)
     return lines
-
-
-def load_solutions(path=SOURCE_NOTEBOOK, replace=None):
-    """Execute the reference solutions in a fresh namespace that has what the notebook imports.
-
-    Arguments:
-    path -- the source notebook
-    replace -- optional dict {grade_id: source} that substitutes some answer cells (for mistake variants)
-
-    Returns:
-    namespace -- dict holding the four graded functions (and numpy as np, the reg_utils names)
-    """
-    import reg_utils
-
-    namespace = {"np": np}
-    namespace.update({name: getattr(reg_utils, name) for name in reg_utils.__all__})
-    sources = solution_sources(path)
-    sources.update(replace or {})
-    return exec_cells(sources, GRADED_FUNCTIONS, namespace)
 
 
 def exec_cells(sources, names, namespace):
@@ -79,53 +66,6 @@ def exec_cells(sources, names, namespace):
         linecache.cache[filename] = (len(sources[name]), None, sources[name].splitlines(True), filename)
         exec(compile(sources[name], filename, "exec"), namespace)
     return namespace
-
-
-def expected_outputs(namespace):
-    """Every reference output that testCases.expected stores, computed with the given solutions."""
-    import testCases.cases as cases
-
-    out = {"COST_LAMBD": 0.1, "L2_BACKWARD_LAMBD": 0.7, "DROPOUT_FORWARD_KEEP_PROB": 0.7,
-           "DROPOUT_BACKWARD_KEEP_PROB": 0.8}
-    a3, Y, parameters = cases.compute_cost_with_regularization_test_case()
-    out["COST"] = float(namespace["compute_cost_with_regularization"](a3, Y, parameters, out["COST_LAMBD"]))
-    X, Y, cache = cases.backward_propagation_with_regularization_test_case()
-    out["L2_BACKWARD"] = namespace["backward_propagation_with_regularization"](X, Y, cache, out["L2_BACKWARD_LAMBD"])
-    X, parameters = cases.forward_propagation_with_dropout_test_case()
-    np.random.seed(1)
-    A3, cache = namespace["forward_propagation_with_dropout"](X, parameters, out["DROPOUT_FORWARD_KEEP_PROB"])
-    out["DROPOUT_FORWARD"] = {"D1": cache[1], "A1": cache[2], "D2": cache[6], "A2": cache[7], "A3": A3}
-    X, Y, cache = cases.backward_propagation_with_dropout_test_case()
-    out["DROPOUT_BACKWARD"] = namespace["backward_propagation_with_dropout"](X, Y, cache,
-                                                                           out["DROPOUT_BACKWARD_KEEP_PROB"])
-    return out
-
-
-def mistake_outputs():
-    """{grade_id: [(description, credit, outputs)]}: what each catalogued mistake outputs on the public case.
-
-    Only outputs that differ from the reference are kept, and only mistakes that return normally.
-    """
-    from course.variants import MISTAKES
-
-    reference = expected_outputs(load_solutions())
-    sources = solution_sources()
-    keys = {"compute_cost_with_regularization": "COST", "backward_propagation_with_regularization": "L2_BACKWARD",
-            "forward_propagation_with_dropout": "DROPOUT_FORWARD", "backward_propagation_with_dropout": "DROPOUT_BACKWARD"}
-    catalogue = {}
-    for variant in MISTAKES:
-        try:
-            outputs = expected_outputs(load_solutions(replace={variant.grade_id: variant.source(sources)}))
-        except Exception:  # a mistake that raises on the public case is explained by its exception instead
-            continue
-        got, want = outputs[keys[variant.grade_id]], reference[keys[variant.grade_id]]
-        if not isinstance(got, dict):
-            got, want = {"cost": got}, {"cost": want}
-        differing = {k: v for k, v in got.items() if k in want and not (np.shape(v) == np.shape(want[k])
-                                                                         and np.allclose(v, want[k]))}
-        if differing:
-            catalogue.setdefault(variant.grade_id, []).append((variant.description, variant.credit, differing))
-    return catalogue
 
 
 def python_literal(value):
@@ -163,42 +103,7 @@ def render_expected_module(docstring, outputs, catalogue, catalogue_comment):
     return "\n".join(lines) + "\n"
 
 
-def render_expected():
-    """The text of testCases/expected.py."""
-    docstring = ["Reference outputs of the public checks, and what known mistakes output on the same cases.", "",
-                 "Generated by ``python -m course.reference`` from the reference solutions in the source notebook;",
-                 "``tests/test_expected_outputs.py`` fails when this file and the solutions disagree. Do not edit by "
-                 "hand."]
-    return render_expected_module(docstring, expected_outputs(load_solutions()), mistake_outputs(),
-                                  "{function: [(description of the mistake, share of the points it earns, "
-                                  "{variable: what it outputs})]}")
-
-
-if __name__ == "__main__":
-    print(render_expected(), end="")
-
-
-def load_model(namespace=None):
-    """The notebook's provided `model` cell, executed on top of the reference solutions.
-
-    Returns:
-    namespace -- dict with `model` and the graded functions
-    """
-    import matplotlib.pyplot as plt
-
-    namespace = load_solutions() if namespace is None else namespace
-    namespace.setdefault("plt", plt)
-    cells = {grade_id(c): cell_source(c) for c in notebook_cells()}
-    exec(compile(cells["model"], "<cell model>", "exec"), namespace)
-    return namespace
-
-
-def stored_accuracies(path=SOURCE_NOTEBOOK):
-    """{grade_id: (train accuracy, test accuracy)} as printed by the stored outputs of the training cells."""
-    found = {}
-    for cell in notebook_cells(path):
-        text = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-        values = [float(line.split(":", 1)[1]) for line in text.splitlines() if line.startswith("Accuracy:")]
-        if len(values) == 2:
-            found[grade_id(cell)] = tuple(values)
-    return found
+def differing_outputs(got, want):
+    """{variable: value} of `got` whose value differs from `want`'s (same keys compared, shapes first)."""
+    return {k: v for k, v in got.items()
+            if k in want and not (np.shape(v) == np.shape(want[k]) and np.allclose(v, want[k]))}

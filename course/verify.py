@@ -1,10 +1,12 @@
 """The verification pass: points come only from checks the student's code cannot reach.
 
-nbgrader runs a notebook's tests inside the student's own kernel, where one line
-(``np.testing.assert_allclose = lambda *a, **k: None``) can turn every check off. Here each graded function's
-source is taken from the submission by grade_id and run alone in a fresh Python process (``course.sandbox``) with
-a time limit; only numbers come back (``allow_pickle=False``), and this process, which never runs student code,
-judges them against the reference solutions. A function earns its points only if the clean run confirms them.
+Instructor side (the grading command calls it). nbgrader runs a notebook's tests inside the student's own kernel,
+where one line (``np.testing.assert_allclose = lambda *a, **k: None``) can turn every check off. Here each graded
+function's answer cell is taken from the submitted bytes (read once, before any student code ran) and run alone,
+on the assignment's verification cases, in a fresh process inside the OS sandbox (``course.sandbox``; the runner
+is ``course/clean_run.py``). Only numbers come back (``allow_pickle=False``), and this process, which never runs
+student code, judges them: against the reference solution's outputs on the same calls, or by the properties a
+right answer has. A known mistake keeps its share of the points only when it explains EVERY verification case.
 """
 
 import json
@@ -12,22 +14,21 @@ import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from course.classroom import POINTS
-from course.reference import load_solutions
-from reg_utils.network import forward_propagation
+from course import clean_run
 
 #: Seconds one graded function may run in the clean process (all its calls together).
 TIME_LIMIT = 10
-#: Serializes building the verification cases, which use NumPy's global RNG (see verify_function).
-_CASES_LOCK = threading.Lock()
-
-#: Largest notebook file read (bytes): a bigger one is not a genuine submission.
+#: Largest notebook read (bytes): a bigger one is not a genuine submission.
 MAX_NOTEBOOK_BYTES = 20 * 1024 ** 2
+#: Building cases and running the reference and the mistakes in this process use NumPy's global RNG.
+_RNG_LOCK = threading.RLock()
 
 
 @dataclass
@@ -42,278 +43,184 @@ class Verdict:
     reason: str = ""
 
 
-def read_answers(notebook_path):
-    """{grade_id: source} of the graded functions' answer cells in a submitted notebook, read as plain JSON.
+def read_answers(notebook_bytes, function_names):
+    """{grade_id: source} of the graded functions' answer cells in a submitted notebook, parsed as plain JSON.
 
-    Returns {} for a file that is missing, too large, not JSON, or not shaped like a notebook.
+    Arguments:
+    notebook_bytes -- the submitted file's bytes (or None when nothing was submitted)
+    function_names -- the graded functions (their answer cells' grade_ids)
+
+    Returns {} for bytes that are missing, too large, not JSON, or not shaped like a notebook.
     """
+    if not notebook_bytes or len(notebook_bytes) > MAX_NOTEBOOK_BYTES:
+        return {}
     try:
-        path = Path(notebook_path)
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            return {}
-        nb = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        nb = json.loads(notebook_bytes.decode("utf-8", errors="replace"))
         answers = {}
         for cell in nb.get("cells", []):
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             source = cell.get("source", "")
             source = source if isinstance(source, str) else "".join(source)
-            if grade_id in POINTS and cell.get("cell_type") == "code":
+            if grade_id in function_names and cell.get("cell_type") == "code" and isinstance(source, str):
                 answers[grade_id] = source
         return answers
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError):
         return {}
 
 
-def run_clean(function, source, calls, arrays, time_limit=TIME_LIMIT):
-    """Run one function's answer cell and calls in a fresh, isolated Python process.
+# -- running the calls --------------------------------------------------------------------------------------------
+def runs_from(statuses, outputs, n_calls):
+    """[{"ok", "error", "out": {key: float64 array}}] per call, from the runner's status list and outputs."""
+    runs = []
+    for i, status in enumerate(statuses[:n_calls]):
+        prefix = f"c{i}__"
+        out = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}
+        runs.append({"ok": bool(status.get("ok")), "error": str(status.get("error", ""))[:500], "out": out})
+    return runs
 
-    Arguments:
-    function -- the graded function's name
-    source -- the answer cell's source
-    calls -- list of {"args": [...], "kwargs": {...}, "seed": int or None} (arrays named "@key")
-    arrays -- {key: numpy array} the calls refer to
 
-    Returns:
-    (statuses, outputs) -- per call {"ok", "error"/"keys"}, and {"c{i}__{name}": float64 array}; statuses is None
-    when the process died, timed out or wrote nothing readable
+def run_student(function, source, cases, *, sandboxed=True, slot=0, time_limit=TIME_LIMIT):
+    """Run one answer cell's function on the cases in a fresh process; return (runs, problem).
+
+    runs is None, and problem says why, when the process died, timed out, or returned nothing readable.
     """
+    spec = json.dumps({"function": function, "source": source, "calls": cases.calls}).encode()
+    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+        np.savez(Path(tmp) / "inputs.npz", **cases.arrays)
+        inputs = (Path(tmp) / "inputs.npz").read_bytes()
+    try:
+        if sandboxed:
+            from course.sandbox import run_function_sandboxed
+
+            statuses, outputs = run_function_sandboxed(spec, inputs, slot=slot, timeout=time_limit)
+        else:
+            statuses, outputs = _run_function_unsandboxed(spec, inputs, time_limit)
+    except subprocess.TimeoutExpired:
+        return None, "the clean run did not finish in time (an endless loop?)"
+    if statuses is None:
+        return None, "the clean run did not finish (it exited or crashed)"
+    if len(statuses) != len(cases.calls):
+        return None, (statuses[0].get("error") if statuses else "") or "the clean run failed"
+    return runs_from(statuses, outputs, len(cases.calls)), ""
+
+
+def _run_function_unsandboxed(spec, inputs, time_limit):
+    """The opt-out: the runner in a plain isolated Python process (no OS sandbox)."""
     with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
         work = Path(tmp)
-        (work / "spec.json").write_text(json.dumps({"function": function, "source": source, "calls": calls}))
-        np.savez(work / "inputs.npz", **arrays)
-        try:
-            subprocess.run([sys.executable, "-I", "-m", "course.sandbox", str(work)], cwd=work, timeout=time_limit,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           env=_clean_env())
-        except subprocess.TimeoutExpired:
-            return None, {}
-        try:
-            statuses = json.loads((work / "status.json").read_text()[:1_000_000])
-            with np.load(work / "outputs.npz", allow_pickle=False) as npz:
-                outputs = {k: np.asarray(npz[k], dtype=np.float64) for k in npz.files}
-        except (OSError, ValueError, KeyError):
-            return None, {}
-        if not isinstance(statuses, list):
-            return None, {}
-        return statuses, outputs
+        (work / "spec.json").write_bytes(spec)
+        (work / "inputs.npz").write_bytes(inputs)
+        subprocess.run([sys.executable, "-I", clean_run.__file__, str(work)], cwd=work, timeout=time_limit,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+        return clean_run.read_outputs(work)
 
 
-def _clean_env():
-    import os
-
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env["OMP_NUM_THREADS"] = "1"
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    return env
+def run_trusted(function, cases):
+    """Run a trusted function (the reference solution, a catalogued mistake) on the cases, in this process,
+    exactly as the clean runner does (same seeds, same output keys); return its runs."""
+    with _RNG_LOCK:
+        statuses, outputs = clean_run.run_calls(function, cases.calls, cases.arrays)
+    return runs_from(statuses, outputs, len(cases.calls))
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The cases each function is verified on, and how its outputs are judged.
-
-def _random_parameters(rng, n_x, n_h1, n_h2, scale=1.0):
-    return {"W1": rng.normal(size=(n_h1, n_x)), "b1": rng.normal(size=(n_h1, 1)),
-            "W2": rng.normal(size=(n_h2, n_h1)) * scale, "b2": rng.normal(size=(n_h2, 1)),
-            "W3": rng.normal(size=(1, n_h2)) * scale, "b3": rng.normal(size=(1, 1))}
+# -- judging ----------------------------------------------------------------------------------------------------
+def _error_kind(run):
+    return run["error"].split(":", 1)[0]
 
 
-def _put(arrays, prefix, parameters):
-    """Store a parameters dict among the arrays; return its JSON reference."""
-    for k, v in parameters.items():
-        arrays[f"{prefix}_{k}"] = v
-    return {"@dict": {k: f"@{prefix}_{k}" for k in parameters}}
+def _same_run(got, want):
+    """Whether two runs of one call agree: both raised the same kind of error, or returned close outputs."""
+    if got["ok"] != want["ok"]:
+        return False
+    if not want["ok"]:
+        return _error_kind(got) == _error_kind(want)
+    return all(key in got["out"] and _close(got["out"][key], value) for key, value in want["out"].items())
 
 
-class _Cases:
-    """Inputs and reference outputs for one graded function."""
-
-    def __init__(self):
-        self.arrays, self.calls, self.reference = {}, [], []
+def _close(got, want):
+    return got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-7, equal_nan=True)
 
 
-def _cost_cases(ref):
-    import testCases.cases as cases
-
-    c = _Cases()
-    rng = np.random.default_rng(101)
-    a3, Y, parameters = cases.compute_cost_with_regularization_test_case()
-    inputs = [(a3, Y, parameters, 0.1)]
-    for n_x, n_h1, n_h2, m, lambd in [(4, 5, 3, 7, 0.3), (2, 20, 3, 211, 0.7)]:
-        inputs.append((rng.uniform(0.05, 0.95, (1, m)), (rng.random((1, m)) < 0.5).astype(float),
-                       _random_parameters(rng, n_x, n_h1, n_h2), lambd))
-    for i, (A3, Y, p, lambd) in enumerate(inputs):
-        c.arrays[f"A3_{i}"], c.arrays[f"Y_{i}"] = A3, Y
-        c.calls.append({"args": [f"@A3_{i}", f"@Y_{i}", _put(c.arrays, f"p{i}", p), lambd]})
-        c.reference.append({"value": np.asarray(ref(A3, Y, {k: v.copy() for k, v in p.items()}, lambd))})
-    return c
-
-
-def _backward_cases(ref, dropout):
-    import testCases.cases as cases
-
-    c = _Cases()
-    rng = np.random.default_rng(202)
-    if dropout:
-        X, Y, cache = cases.backward_propagation_with_dropout_test_case()
-        inputs = [(X, Y, cache, 0.8)]
-        for n_x, n_h1, n_h2, m, kp in [(3, 6, 4, 8, 0.7), (2, 5, 3, 6, 0.5)]:
-            p = _random_parameters(rng, n_x, n_h1, n_h2)
-            X_ = rng.normal(size=(n_x, m))
-            D1 = rng.random((n_h1, m)) < kp
-            D2 = rng.random((n_h2, m)) < kp
-            Z1 = p["W1"] @ X_ + p["b1"]
-            A1 = np.maximum(Z1, 0) * D1 / kp
-            Z2 = p["W2"] @ A1 + p["b2"]
-            A2 = np.maximum(Z2, 0) * D2 / kp
-            Z3 = p["W3"] @ A2 + p["b3"]
-            A3 = 1 / (1 + np.exp(-Z3))
-            inputs.append((X_, (rng.random((1, m)) < 0.5).astype(float),
-                           (Z1, D1, A1, p["W1"], p["b1"], Z2, D2, A2, p["W2"], p["b2"], Z3, A3, p["W3"], p["b3"]),
-                           kp))
-    else:
-        X, Y, cache = cases.backward_propagation_with_regularization_test_case()
-        inputs = [(X, Y, cache, 0.7)]
-        for n_x, n_h1, n_h2, m, lambd in [(4, 5, 3, 7, 0.7), (2, 3, 2, 9, 1.5)]:
-            p = _random_parameters(rng, n_x, n_h1, n_h2)
-            X_ = rng.normal(size=(n_x, m))
-            inputs.append((X_, (rng.random((1, m)) < 0.5).astype(float), forward_propagation(X_, p)[1], lambd))
-    for i, (X_, Y_, cache_, hyper) in enumerate(inputs):
-        c.arrays[f"X_{i}"], c.arrays[f"Y_{i}"] = X_, Y_
-        for j, v in enumerate(cache_):
-            c.arrays[f"cache{i}_{j}"] = np.asarray(v)
-        ref_cache = tuple(np.array(v) for v in cache_)
-        c.calls.append({"args": [f"@X_{i}", f"@Y_{i}", {"@tuple": [f"@cache{i}_{j}" for j in range(len(cache_))]},
-                                 hyper]})
-        c.reference.append({k: np.asarray(v, dtype=float) for k, v in ref(X_, Y_, ref_cache, hyper).items()})
-    return c
-
-
-def _judge_exact(c, statuses, outputs):
-    """'' when every call returned outputs close to the reference's, else the first difference."""
-    for i, (status, want) in enumerate(zip(statuses, c.reference)):
-        if not status.get("ok"):
-            return f"on verification case {i + 1} it raised {status.get('error', 'an error')}"
-        for key, value in want.items():
-            got = outputs.get(f"c{i}__{key}")
+def judge_exact(cases, runs, reference_runs):
+    """'' when every call agrees with the reference solution's (same outputs, or the same kind of error), else
+    the first difference."""
+    for i, (run, want) in enumerate(zip(runs, reference_runs)):
+        case = f"on verification case {i + 1}"
+        if not want["ok"]:
+            if run["ok"] or _error_kind(run) != _error_kind(want):
+                return f"{case} it should raise {_error_kind(want)}, but " + \
+                    ("returned normally" if run["ok"] else f"raised {run['error']}")
+            continue
+        if not run["ok"]:
+            return f"{case} it raised {run['error']}"
+        for key, value in want["out"].items():
             label = "the returned value" if key == "value" else key
+            got = run["out"].get(key)
             if got is None:
-                return f"on verification case {i + 1} it returned no {label}"
-            if got.shape != value.shape or not np.allclose(got, value, rtol=1e-6, atol=1e-7):
-                return f"on verification case {i + 1}, {label} differs from the reference solution's"
+                return f"{case} it returned no {label}"
+            if not _close(got, value):
+                return f"{case}, {label} differs from the reference solution's"
     return ""
 
 
-def _dropout_forward_cases():
-    import testCases.cases as cases
-
-    c = _Cases()
-    rng = np.random.default_rng(303)
-    X, p = cases.forward_propagation_with_dropout_test_case()
-    big = _random_parameters(rng, 3, 40, 30, scale=0.25)
-    Xb = rng.normal(size=(3, 500))
-    c.arrays["X_0"], c.arrays["X_1"] = X, Xb
-    small, large = _put(c.arrays, "p0", p), _put(c.arrays, "p1", big)
-    c.calls = [{"args": ["@X_0", small, 0.7], "seed": 1},
-               {"args": ["@X_1", large, 0.8], "seed": 3},
-               {"args": ["@X_1", large, 0.5], "seed": 4},
-               {"args": ["@X_1", large, 0.5]},  # unseeded: must draw new masks
-               {"args": ["@X_1", large, 1.0]}]
-    c.params = [p, big, big, big, big]
-    c.inputs = [X, Xb, Xb, Xb, Xb]
-    c.keep = [0.7, 0.8, 0.5, 0.5, 1.0]
-    return c
+@lru_cache(maxsize=None)
+def prepared(assignment, function):
+    """(cases, reference runs, [(mistake, its runs)]) of one graded function: built once per process."""
+    with _RNG_LOCK:
+        solutions = assignment.load_solutions()
+        cases = assignment.function(function).cases(solutions)
+        if not cases.calls or cases.calls[0].get("seed") is None:
+            raise ValueError(f"{assignment.name}.{function}: the first verification call must be seeded")
+        reference = run_trusted(solutions[function], cases)
+        mistakes = []
+        for variant in assignment.mistakes:
+            if variant.grade_id == function:
+                namespace = assignment.load_solutions({function: assignment.variant_source(variant)})
+                mistakes.append((variant, run_trusted(namespace[function], cases)))
+    return cases, reference, mistakes
 
 
-def _judge_dropout_forward(c, statuses, outputs):
-    """'' when the outputs have every property of inverted dropout, else the first one missing."""
-    for i, status in enumerate(statuses):
-        if not status.get("ok"):
-            return f"on verification case {i + 1} it raised {status.get('error', 'an error')}"
-    got = [{k.split("__", 1)[1]: v for k, v in outputs.items() if k.startswith(f"c{i}__")} for i in range(len(c.calls))]
-    for i, (out, p, X, kp) in enumerate(zip(got, c.params, c.inputs, c.keep)):
-        needed = ["A3"] + [f"cache_{j}" for j in range(14)]
-        if any(k not in out for k in needed):
-            return f"on verification case {i + 1}, the output is not (A3, cache) with 14 cache entries"
-        Z1, D1, A1, Z2, D2, A2, Z3 = (out[f"cache_{j}"] for j in (0, 1, 2, 5, 6, 7, 10))
-        m = X.shape[1]
-        if D1.shape != (p["W1"].shape[0], m) or D2.shape != (p["W2"].shape[0], m):
-            return f"on verification case {i + 1}, the masks have the wrong shape"
-        if not (np.isin(D1, (0, 1)).all() and np.isin(D2, (0, 1)).all()):
-            return f"on verification case {i + 1}, the masks are not 0/1"
-        checks = [(Z1, p["W1"] @ X + p["b1"], "Z1 is not W1 X + b1"),
-                  (A1, np.maximum(Z1, 0) * D1 / kp, "A1 is not relu(Z1) * D1 / keep_prob"),
-                  (Z2, p["W2"] @ A1 + p["b2"], "Z2 does not use the masked A1"),
-                  (A2, np.maximum(Z2, 0) * D2 / kp, "A2 is not relu(Z2) * D2 / keep_prob"),
-                  (Z3, p["W3"] @ A2 + p["b3"], "Z3 does not use the masked A2"),
-                  (out["A3"], 1 / (1 + np.exp(-Z3)), "A3 is not sigmoid(Z3)")]
-        for value, want, message in checks:
-            if value.shape != want.shape or not np.allclose(value, want, rtol=1e-6, atol=1e-7):
-                return f"on verification case {i + 1}, {message}"
-        if i in (1, 2) and (abs(D1.mean() - kp) > 0.02 or abs(D2.mean() - kp) > 0.03):
-            return f"on verification case {i + 1}, the masks keep {D1.mean():.2f} of the units, expected {kp}"
-    if np.array_equal(got[2]["cache_1"], got[3]["cache_1"]):
-        return "reseeds"
-    return ""
-
-
-def verify_function(function, source, solutions=None):
+def verify_function(assignment, function, source, *, sandboxed=True, slot=0):
     """Run one graded function in a clean process and say how many points it confirms.
 
     Arguments:
-    function -- the graded function's name (a key of POINTS)
+    assignment -- the Assignment
+    function -- the graded function's name
     source -- its answer cell's source, or None when the submission has none
+    sandboxed -- run the student's code in the OS sandbox (False only with the explicit opt-out)
 
     Returns:
     Verdict
     """
-    from testCases.checks import RESEED_CREDIT, _known_mistake
-
-    points = POINTS[function]
+    points = assignment.points[function]
     if not source:
         return Verdict(0.0, "the answer cell is missing from the submission")
-    solutions = solutions or load_solutions()
-    # The original test cases are drawn from NumPy's global RNG (seed 1, then randn): one thread at a time.
-    with _CASES_LOCK:
-        if function == "forward_propagation_with_dropout":
-            c = _dropout_forward_cases()
-        elif function == "compute_cost_with_regularization":
-            c = _cost_cases(solutions[function])
-        else:
-            c = _backward_cases(solutions[function], dropout=function == "backward_propagation_with_dropout")
-    statuses, outputs = run_clean(function, source, c.calls, c.arrays)
-    if statuses is None:
-        return Verdict(0.0, "the clean run did not finish (it timed out, exited or crashed)")
-    if len(statuses) != len(c.calls):
-        return Verdict(0.0, statuses[0].get("error", "the clean run failed") if statuses else "the clean run failed")
-    if function == "forward_propagation_with_dropout":
-        problem = _judge_dropout_forward(c, statuses, outputs)
-        if problem == "reseeds":
-            return Verdict(points * RESEED_CREDIT, "the function reseeds the random generator")
-    else:
-        problem = _judge_exact(c, statuses, outputs)
+    cases, reference, mistakes = prepared(assignment, function)
+    runs, problem = run_student(function, source, cases, sandboxed=sandboxed, slot=slot)
+    if runs is None:
+        return Verdict(0.0, problem)
+    problem = (cases.judge or judge_exact)(cases, runs, reference)
     if not problem:
         return Verdict(float(points))
-    # A known, partly right mistake keeps its share, recognised on the public case as the public check does.
-    public = {k.split("__", 1)[1]: v for k, v in outputs.items() if k.startswith("c0__")}
-    names = {"compute_cost_with_regularization": {"value": "cost"},
-             "forward_propagation_with_dropout": {"cache_1": "D1", "cache_2": "A1", "cache_6": "D2",
-                                                  "cache_7": "A2", "A3": "A3"}}.get(function, {})
-    for key, value in public.items():
-        known = _known_mistake(function, names.get(key, key), value)
-        if known is not None:
-            return Verdict(points * known[1], f"{problem}; it matches a known mistake: {known[0]}")
+    special = cases.special(cases, runs) if cases.special else None
+    if special:
+        return Verdict(points * special[0], special[1])
+    for variant, expected in mistakes:
+        if len(expected) == len(runs) and all(_same_run(g, w) for g, w in zip(runs, expected)):
+            return Verdict(points * variant.credit, f"{problem}; it matches a known mistake: {variant.description}")
     return Verdict(0.0, problem)
 
 
-def verify_submission(notebook_path, solutions=None):
-    """{function: Verdict} for every graded function of a submitted notebook.
+def verify_submission(assignment, notebook_bytes, *, sandboxed=True, slot=0):
+    """{function: Verdict} for every graded function of a submission (its bytes, read before any code ran).
 
     The functions' clean processes run side by side: each mostly waits for its child process.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    answers = read_answers(notebook_path)
-    solutions = solutions or load_solutions()
-    with ThreadPoolExecutor(max_workers=len(POINTS)) as pool:
-        futures = {name: pool.submit(verify_function, name, answers.get(name), solutions) for name in POINTS}
+    answers = read_answers(notebook_bytes, assignment.function_names)
+    for function in assignment.function_names:  # build the cases one at a time before the threads start
+        prepared(assignment, function)
+    with ThreadPoolExecutor(max_workers=len(assignment.functions)) as pool:
+        futures = {name: pool.submit(verify_function, assignment, name, answers.get(name), sandboxed=sandboxed,
+                                     slot=slot) for name in assignment.function_names}
         return {name: future.result() for name, future in futures.items()}

@@ -24,10 +24,19 @@ _SHARE_SHAPE = (100, 200)
 _SHARE_TOLERANCE = 0.02
 
 
-def _mistake_hint(function_name, variable, got, default):
-    """The description of the first known mistake whose output for `variable` equals `got`, else `default`."""
+#: Shares of the points that a dropout_forward keeps when it is right but for one property: it reseeds the
+#: generator (every call drops the same units), it ignores training=False, or it keeps a unit when its random
+#: number is above keep_prob (a share 1 - keep_prob).
+RESEED_CREDIT = 0.5
+TRAINING_IGNORED_CREDIT = 0.5
+GREATER_THAN_CREDIT = 0.25
+
+
+def _mistake(function_name, variable, got, default):
+    """Keyword arguments (hint, credit) for a check: the first known mistake whose output for `variable` equals
+    `got` (its description and share of the points), else the default hint."""
     known = find_known_mistake(expected.KNOWN_MISTAKES, function_name, variable, got)
-    return default if known is None else known[0]
+    return {"hint": default} if known is None else {"hint": known[0], "credit": known[1]}
 
 
 def _unpack_pair(function_name, got, names):
@@ -76,11 +85,11 @@ def _check_regularization(function_name, target, penalty_ref, grads_ref, lambd, 
                                        ("penalty", "grads_term"))
     _check_not_modified(function_name, "parameters", before, parameters)
     check_number("penalty", penalty, penalty_ref,
-                 _mistake_hint(function_name, "penalty", penalty, default_hints["penalty"]))
+                 **_mistake(function_name, "penalty", penalty, default_hints["penalty"]))
     check_dict("grads_term", grads_term, list(grads_ref))
     for key in grads_ref:
         check_array(f"grads_term[{key!r}]", grads_term[key], grads_ref[key],
-                    _mistake_hint(function_name, key, grads_term[key], default_hints["dW"]))
+                    **_mistake(function_name, key, grads_term[key], default_hints["dW"]))
     for key, value in grads_term.items():
         if key.startswith("db") and np.any(np.asarray(value, dtype=np.float64) != 0):
             fail(f"grads_term has a non-zero entry {key!r}", "biases are not regularized: leave them out.")
@@ -163,11 +172,16 @@ def _check_identity(target, A, case):
     """Fail unless the call described by `case` returns A unchanged and a mask of ones."""
     __tracebackhide__ = True
     keep_prob, kwargs, text = case
+    # Everything else was checked before: a function that only ignores training=False keeps a share.
+    credit = TRAINING_IGNORED_CREDIT if kwargs.get("training") is False else 0.0
     A_out, mask = _dropout_call(target, A, keep_prob, **kwargs)
     if not np.all(mask == 1):
         fail(f"with {text}, mask should be all ones (every unit kept), got {int(np.sum(mask == 0))} zeros",
-             "when training is False or keep_prob == 1, return A and np.ones(A.shape) without drawing a mask.")
-    check_array("A_out", A_out, A, f"with {text}, dropout does nothing: return A unchanged (no scaling).")
+             "when training is False, dropout must do nothing: return A and a mask of ones."
+             if credit else "when keep_prob == 1, return A and np.ones(A.shape) without drawing a mask.",
+             credit=credit)
+    check_array("A_out", A_out, A, f"with {text}, dropout does nothing: return A unchanged (no scaling).",
+                credit=credit)
 
 
 def dropout_forward_test(target):
@@ -187,7 +201,7 @@ def dropout_forward_test(target):
     ref = expected.DROPOUT_FORWARD_SEEDED
     if np.array_equal(mask.astype(bool), ref["mask"]):
         # The mask drawn as the notebook suggests: the values must then be the reference's exactly.
-        check_array("A_out", A_out, ref["A_out"], _mistake_hint(name, "A_out", A_out, None))
+        check_array("A_out", A_out, ref["A_out"], **_mistake(name, "A_out", A_out, None))
     _check_scaling(A, A_out, mask, keep_prob)
 
     ones = np.ones(_SHARE_SHAPE)
@@ -195,17 +209,18 @@ def dropout_forward_test(target):
         big_out, big_mask = _dropout_call(target, ones, kp)
         share = float(np.mean(big_mask))
         if abs(share - kp) > _SHARE_TOLERANCE:
+            reversed_ = abs(share - (1 - kp)) <= _SHARE_TOLERANCE
             hint = ("a unit is kept when its random number is BELOW keep_prob: (random < keep_prob) keeps a share "
-                    "keep_prob." if abs(share - (1 - kp)) <= _SHARE_TOLERANCE else
+                    "keep_prob." if reversed_ else
                     "draw one uniform number in [0, 1) per unit (np.random.rand(*A.shape)) and keep it when the "
                     "number is below keep_prob.")
             fail(f"with keep_prob = {kp}, the mask keeps {share:.1%} of {ones.size} units, expected about {kp:.0%}",
-                 hint)
+                 hint, credit=GREATER_THAN_CREDIT if reversed_ else 0.0)
         _check_scaling(ones, big_out, big_mask, kp)
     _, again = _dropout_call(target, ones, 0.25)
     if np.array_equal(again.astype(bool), big_mask.astype(bool)):
         fail("two calls drew exactly the same mask: dropout_forward reseeds the random generator",
-             "remove any seeding from the function; with it, every step drops the same units.")
+             "remove any seeding from the function; with it, every step drops the same units.", credit=RESEED_CREDIT)
 
     for case in ((keep_prob, {"training": False}, "training=False"), (1.0, {}, "keep_prob = 1")):
         _check_identity(target, A, case)
@@ -217,7 +232,7 @@ def dropout_forward_test(target):
             continue
         except Exception as exc:  # any other error is the wrong kind, not a crash of this check
             fail(f"dropout_forward(A, keep_prob={bad}) raised {type(exc).__name__}, expected ValueError",
-                 "check keep_prob first: `if not 0 < keep_prob <= 1: raise ValueError(...)`.")
+                 "check keep_prob before anything else, and raise ValueError when it does not lie in (0, 1].")
         fail(f"dropout_forward(A, keep_prob={bad}) returned normally, expected a ValueError",
              "keep_prob is a probability of keeping a unit and must lie in (0, 1]; raise ValueError with a "
              "message that names keep_prob otherwise.")
@@ -239,8 +254,8 @@ def dropout_backward_test(target):
     for mask_kind, mask_value in (("bool", mask), ("0/1 int", mask.astype(np.int64))):
         dA_out = call_student(target, dA, mask_value, keep_prob)
         _check_not_modified(name, "dA", before, dA)
-        hint = _mistake_hint(name, "dA_out", dA_out, hint_default)
+        known = _mistake(name, "dA_out", dA_out, hint_default)
         if isinstance(dA_out, np.ndarray) and dA_out.shape == dA.shape and np.allclose(dA_out, dA):
-            hint = "apply the forward pass's mask: a dropped unit passes no gradient back."
-        check_array(f"dA_out (with a {mask_kind} mask)", dA_out, expected.DROPOUT_BACKWARD, hint)
+            known = {"hint": "apply the forward pass's mask: a dropped unit passes no gradient back."}
+        check_array(f"dA_out (with a {mask_kind} mask)", dA_out, expected.DROPOUT_BACKWARD, **known)
     passed(f"dA_out[0] = {np.array2string(dA_out[0], precision=8)}")

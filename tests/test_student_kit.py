@@ -245,9 +245,6 @@ def test_release_notebook_runs_in_the_fresh_venv_up_to_its_first_unanswered_exer
 ALLOWED_IN_HELPERS = {
     "for l in range(1, len(layer_dims)):":
         "the deep hidden tests build random parameters with the loop of reg_utils' initialize_parameters",
-    "if not 0 < keep_prob <= 1:":
-        "testCases.deep_checks quotes it in its hint for a dropout_forward that accepts a bad keep_prob; the stub's "
-        "docstring states the rule (ValueError if keep_prob is not in (0, 1])",
 }
 
 
