@@ -1,9 +1,11 @@
 """The clean process of the verification pass: run ONE graded function from a submission, and nothing else.
 
-Run as ``python -I -m course.sandbox WORKDIR``. It reads ``WORKDIR/spec.json`` (the answer cell's source and the
-calls to make) and ``WORKDIR/inputs.npz``, and writes ``WORKDIR/outputs.npz`` (plain float64 arrays) and
-``WORKDIR/status.json``. Whatever the student's code does here (patch NumPy, subclass ndarray, exit, loop) stays
-in this process: the grading process only reads numbers back, with ``allow_pickle=False``, and judges them itself.
+A plain script, run inside the sandbox (course.sandbox binds this file read-only at ``/opt/grader/clean_run.py``)
+as ``python -I clean_run.py WORKDIR``; it imports only the standard library, NumPy and ``reg_utils``, never the
+instructor package. It reads ``WORKDIR/spec.json`` (the answer cell's source and the calls to make) and
+``WORKDIR/inputs.npz``, and writes ``WORKDIR/outputs.npz`` (plain float64 arrays) and ``WORKDIR/status.json``.
+Whatever the student's code does here (patch NumPy, subclass ndarray, exit, loop) stays in this process: the
+grading process only reads numbers back, with ``allow_pickle=False``, and judges them itself.
 """
 
 import contextlib
@@ -47,7 +49,10 @@ def _flatten(result):
 def main(workdir):
     """Run the calls of WORKDIR/spec.json and write the outputs."""
     workdir = Path(workdir)
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    # Never above the limit the sandbox already set: a soft limit cannot exceed the hard one.
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    limit = MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(MEMORY_LIMIT, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     spec = json.loads((workdir / "spec.json").read_text())
     import numpy as np
 
