@@ -27,10 +27,10 @@ __all__ = [
 
 # The deep-network assignment (DeepRegularization): real MNIST digits and an L-layer MLP trainer.
 from .digits import load_small_digits
-from .mlp import evaluate_mlp, initialize_mlp, mlp_forward, mlp_loss_and_grads, predict_mlp, train_mlp
+from .mlp import TrainingConfig, evaluate_mlp, initialize_mlp, mlp_forward, mlp_loss_and_grads, predict_mlp, train_mlp
 from .mnist import DigitSplits, MnistUnavailableError, fetch_mnist, load_mnist_subset, one_hot
 
 __all__ += [
     "load_mnist_subset", "load_small_digits", "fetch_mnist", "one_hot", "DigitSplits", "MnistUnavailableError",
-    "initialize_mlp", "train_mlp", "evaluate_mlp", "mlp_forward", "mlp_loss_and_grads", "predict_mlp",
+    "initialize_mlp", "train_mlp", "TrainingConfig", "evaluate_mlp", "mlp_forward", "mlp_loss_and_grads", "predict_mlp",
 ]

@@ -1,10 +1,13 @@
-"""The MLP trainer: gradients, dtype, history, evaluation without dropout, quiet runs."""
+"""The MLP trainer: gradients, dtype, history, evaluation without dropout, quiet runs, its config, its BLAS kernels."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
-from reg_utils import (evaluate_mlp, initialize_mlp, load_small_digits, mlp_forward, mlp_loss_and_grads,
-                       predict_mlp, train_mlp)
+from reg_utils import (TrainingConfig, evaluate_mlp, initialize_mlp, load_small_digits, mlp_forward,
+                       mlp_loss_and_grads, predict_mlp, train_mlp)
+from reg_utils.blas import blas_functions, matmul_into
 
 
 def _tiny(seed=0, layer_dims=(5, 4, 3, 3), m=7):
@@ -211,8 +214,8 @@ def test_fused_blas_steps_match_the_numpy_steps(digits, dtype, monkeypatch):
                   dtype=dtype, random_state=1, print_cost=False, X_val=digits.X_val, Y_val=digits.Y_val,
                   **_dropout_pair())
     fused, fused_history = train_mlp(digits.X_train, digits.Y_train, [64, 32, 16, 10], **kwargs)
-    import reg_utils.mlp as mlp_module
-    monkeypatch.setattr(mlp_module, "_blas_functions", lambda dtype: None)
+    import reg_utils.mlp as trainer_module
+    monkeypatch.setattr(trainer_module, "blas_functions", lambda dtype: None)  # the trainer's choice of step
     plain, plain_history = train_mlp(digits.X_train, digits.Y_train, [64, 32, 16, 10], **kwargs)
     rtol = 1e-9 if dtype == np.float64 else 2e-3
     for key in plain:
@@ -232,11 +235,11 @@ def test_a_float64_grads_term_does_not_change_a_float32_network(digits):
 
 def test_evaluation_in_chunks_equals_one_pass(digits, monkeypatch):
     # Sets larger than EVAL_CHUNK are evaluated chunk by chunk, each read in place from the example rows.
-    import reg_utils.mlp as mlp_module
+    import reg_utils.mlp_evaluation as evaluation_module
 
     parameters = initialize_mlp([64, 20, 10], random_state=3)
     whole = evaluate_mlp(digits.X_train, digits.Y_train, parameters), mlp_forward(digits.X_train, parameters)
-    monkeypatch.setattr(mlp_module, "EVAL_CHUNK", 7)  # many chunks, the last one smaller
+    monkeypatch.setattr(evaluation_module, "EVAL_CHUNK", 7)  # many chunks, the last one smaller
     chunked = evaluate_mlp(digits.X_train, digits.Y_train, parameters), mlp_forward(digits.X_train, parameters)
     assert np.allclose(whole[0], chunked[0], rtol=1e-12)
     assert np.allclose(whole[1], chunked[1], rtol=1e-12, atol=1e-15)
@@ -249,16 +252,59 @@ def test_evaluation_in_chunks_equals_one_pass(digits, monkeypatch):
 def test_training_in_float64_never_calls_numpys_matmul(digits, monkeypatch):
     # NumPy and SciPy wheels each bundle an OpenBLAS; mixing them with two threads each made training 4 to 7 times
     # slower (their idle workers spin against each other), so every product of a run goes through SciPy's BLAS.
-    import reg_utils.mlp as mlp_module
+    def matmul(*args, **kwargs):
+        raise AssertionError("train_mlp called np.matmul")
 
-    class NumpyWithoutMatmul:
-        def __getattr__(self, name):
-            if name == "matmul":
-                raise AssertionError("train_mlp called np.matmul")
-            return getattr(np, name)
-
-    monkeypatch.setattr(mlp_module, "np", NumpyWithoutMatmul())
+    monkeypatch.setattr(np, "matmul", matmul)  # NumPy's own: whichever of the MLP's modules would call it
     _, history = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], X_val=digits.X_val, Y_val=digits.Y_val,
                            epochs=2, lambd=0.5, regularizer=_l2_like, keep_prob=0.8, print_cost=False,
                            **_dropout_pair())
     assert len(history["val_loss"]) == 2
+
+
+def test_a_config_trains_the_same_network_as_the_keywords(digits):
+    settings = dict(epochs=2, batch_size=50, learning_rate=0.2, lambd=0.5, regularizer=_l2_like, keep_prob=0.7,
+                    dtype=np.float32, random_state=4, print_cost=False, **_dropout_pair())
+    sets = dict(X_val=digits.X_val, Y_val=digits.Y_val)
+    by_keywords = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], **sets, **settings)
+    by_config = train_mlp(digits.X_train, digits.Y_train, [64, 16, 10], **sets, config=TrainingConfig(**settings))
+    assert all(np.array_equal(by_keywords[0][k], by_config[0][k]) for k in by_keywords[0])
+    assert by_keywords[1] == by_config[1]
+
+
+def test_trainer_rejects_a_config_together_with_keywords(digits):
+    with pytest.raises(ValueError, match="not both: got config and epochs"):
+        train_mlp(digits.X_train, digits.Y_train, [64, 10], epochs=3, config=TrainingConfig(epochs=1))
+
+
+def test_config_rejects_lambd_without_a_regularizer():
+    with pytest.raises(ValueError, match="regularizer"):
+        TrainingConfig(lambd=0.1)
+
+
+def test_config_is_frozen_and_stores_its_dtype_as_a_numpy_dtype():
+    config = TrainingConfig(dtype="float32")
+    assert config.dtype == np.dtype(np.float32) and isinstance(config.dtype, np.dtype)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.epochs = 3
+
+
+def test_every_mlp_name_of_reg_utils_imports_from_reg_utils_mlp():
+    import reg_utils
+    import reg_utils.mlp
+
+    for name in ("initialize_mlp", "train_mlp", "evaluate_mlp", "mlp_forward", "mlp_loss_and_grads", "predict_mlp",
+                 "TrainingConfig"):
+        assert getattr(reg_utils.mlp, name) is getattr(reg_utils, name), name
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matmul_into_writes_alpha_times_the_product_plus_beta_times_out_in_place(dtype):
+    rng = np.random.default_rng(0)
+    A, B_rows = rng.standard_normal((5, 3)).astype(dtype), rng.standard_normal((4, 3)).astype(dtype)
+    out = rng.standard_normal((5, 4)).astype(dtype)
+    expected = -0.5 * A @ B_rows.T + 2.0 * out
+    address = out.ctypes.data
+    matmul_into(out, A, B_rows.T, blas_functions(dtype), alpha=-0.5, beta=2.0)  # B a transposed view, not copied
+    assert out.ctypes.data == address
+    assert np.allclose(out, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
