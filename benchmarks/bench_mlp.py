@@ -3,12 +3,13 @@
 Both train 784-256-128-10 (ReLU, softmax) on the 4,000-example training split for 20 epochs of mini-batches of 64
 with plain SGD (learning rate 0.1, no momentum), with L2 regularization; ours also applies dropout
 (keep_prob = 0.8), which costs it extra work. The regularization functions are the assignment's reference
-solutions, loaded from the nbgrader source notebook (they are never copied here).
+solutions, loaded through the assignment registry (``course.assignments``) from the nbgrader source notebook (they
+are never copied here).
 
 L2 mapping: scikit-learn adds ``alpha / (2 * n_batch) * sum(W ** 2)`` to the loss of each mini-batch of n_batch
 examples and ``alpha / n_batch * W`` to its gradient (``sklearn/neural_network/_multilayer_perceptron.py``,
 ``_backprop`` and ``_compute_loss_grad``); ours adds ``lambd / (2 * m) * sum(W ** 2)`` with m the mini-batch size.
-So ``alpha = lambd``. scikit-learn runs exactly EPOCHS epochs (max_iter = EPOCHS with tol = 1e-12 and
+So ``alpha = lambd``. scikit-learn runs exactly the given epochs (max_iter = epochs with tol = 1e-12 and
 n_iter_no_change = 10 ** 6, early_stopping off, shuffling on; checked with ``n_iter_`` after every fit).
 
 The two do not do the same work: ours applies dropout (the student's functions draw and apply the masks), and
@@ -16,7 +17,7 @@ after every epoch it evaluates the whole training set without dropout for its hi
 4,000 examples, about a third of the run's floating-point operations), where scikit-learn only records the running
 mean of the mini-batch losses. Both extras are counted against ours.
 
-Method: ROUNDS rounds; round r trains every contender once with random_state = r, in turn, so that a slow spell of
+Method: 5 rounds; round r trains every contender once with random_state = r, in turn, so that a slow spell of
 the shared machine hits them all. Times are the best and the median over the rounds; test accuracies are the mean
 over the rounds' seeds (one seed's accuracy on 500 test images moves by about a point from seed to seed).
 
@@ -25,18 +26,22 @@ Figures besides the times:
   forward pass, dW and dA of the backward pass, and the per-epoch evaluation of the training set) divided by the rate
   of one large (2048 x 2048) matrix product measured in the same run, with the best BLAS thread count;
 - the products alone: the same matrix products with the same shapes and layouts (64-column mini-batches, 2048-column
-  evaluation chunks), made by the trainer's own in-place gemm helper with nothing in between: what any trainer
-  that keeps the mini-batch of 64 pays for its arithmetic on this machine's BLAS;
+  evaluation chunks), made by the trainer's own in-place gemm kernel (``reg_utils.blas.matmul_into``) with nothing
+  in between: what any trainer that keeps the mini-batch of 64 pays for its arithmetic on this machine's BLAS;
 - the time spent inside the assignment's functions (the regularizer and the two dropout functions), measured by
   wrapping them, and the rest: the trainer's own time.
 
-Run: ``python benchmarks/bench_mlp.py`` from the repository root (about 3 minutes).
+Run: ``.venv/bin/python benchmarks/bench_mlp.py`` from the repository root (about 3 minutes). With ``--quick``
+it runs every step of the script on 256 training examples, for 1 epoch and 1 round (a few seconds): a smoke test
+of the script (``tests/test_benchmarks.py``), whose times mean nothing.
 """
 
+import argparse
 import statistics
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +49,35 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from course.assignments import get_assignment  # noqa: E402
 from reg_utils import evaluate_mlp, load_mnist_subset, train_mlp  # noqa: E402
-from reg_utils.mlp import _blas_functions, _matmul_into  # noqa: E402 -- the trainer's own in-place products
-from tests.deep_reference import load_functions  # noqa: E402
+from reg_utils.blas import blas_functions, matmul_into  # noqa: E402 -- the trainer's own in-place products
+from reg_utils.mlp_evaluation import EVAL_CHUNK  # noqa: E402 -- the trainer's evaluation chunk
 
 LAYER_DIMS = [784, 256, 128, 10]
-EPOCHS, BATCH_SIZE, LEARNING_RATE, LAMBD, KEEP_PROB = 20, 64, 0.1, 0.3, 0.8
-ROUNDS = 5
-EVAL_CHUNK = 2048  # the trainer's evaluation chunk (reg_utils.mlp.EVAL_CHUNK)
+BATCH_SIZE, LEARNING_RATE, LAMBD, KEEP_PROB = 64, 0.1, 0.3, 0.8
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much the benchmark runs.
+
+    m -- training examples (None: the whole training split)
+    epochs -- epochs of every fit
+    rounds -- rounds of fits (round r uses random_state = r)
+    matmul_n -- size of the square product that measures the BLAS rate
+    repeats -- runs of the products alone (the best counts)
+    """
+
+    m: int | None
+    epochs: int
+    rounds: int
+    matmul_n: int
+    repeats: int
+
+
+FULL = Size(m=None, epochs=20, rounds=5, matmul_n=2048, repeats=3)
+QUICK = Size(m=256, epochs=1, rounds=1, matmul_n=256, repeats=1)
 
 
 def matmul_rate(dtype, threads, n=2048):
@@ -79,9 +105,9 @@ def training_flops(m, epochs):
     return epochs * m * (per_training_example + per_example)
 
 
-def products_alone(dtype, threads, m, epochs=EPOCHS, batch_size=BATCH_SIZE):
+def products_alone(dtype, threads, m, epochs, batch_size=BATCH_SIZE):
     """Seconds for exactly the matrix products of a run, with the trainer's shapes and layouts, and nothing else."""
-    blas = _blas_functions(dtype)
+    blas = blas_functions(dtype)
     rng = np.random.default_rng(0)
     L = len(LAYER_DIMS) - 1
     W = [rng.standard_normal((n_out, n_in)).astype(dtype) * 0.05 for n_in, n_out in zip(LAYER_DIMS, LAYER_DIMS[1:])]
@@ -97,15 +123,15 @@ def products_alone(dtype, threads, m, epochs=EPOCHS, batch_size=BATCH_SIZE):
                 Zb, dAb = Z[stop - start], dA[stop - start]
                 A = [X_rows[start:stop].T] + Zb[:-1]
                 for l in range(L):  # forward
-                    _matmul_into(Zb[l], W[l], A[l], blas)
+                    matmul_into(Zb[l], W[l], A[l], blas)
                 for l in range(L - 1, 0, -1):  # dA of every layer but the first
-                    _matmul_into(dAb[l - 1], W[l].T, Zb[l], blas)
+                    matmul_into(dAb[l - 1], W[l].T, Zb[l], blas)
                 for l in range(L):  # W -= (a tiny) dZ A.T, in place
-                    _matmul_into(W[l], Zb[l], A[l].T, blas, alpha=-1e-12, beta=1.0)
+                    matmul_into(W[l], Zb[l], A[l].T, blas, alpha=-1e-12, beta=1.0)
             for start, stop in chunks:  # the evaluation of the training set
                 A = X_rows[start:stop].T
                 for Z_l, W_l in zip(Z[stop - start], W):
-                    _matmul_into(Z_l, W_l, A, blas)
+                    matmul_into(Z_l, W_l, A, blas)
                     A = Z_l
         return time.perf_counter() - start_time
 
@@ -126,25 +152,15 @@ class Stopwatch:
         return timed
 
 
-def main():
-    warnings.simplefilter("ignore")  # MLPClassifier warns that 20 iterations did not converge
+def contenders(data, solutions, epochs, stopwatches):
+    """{name: fit(seed) -> score()}: the four contenders, each a fit that returns its test-accuracy function.
+
+    data -- DigitSplits (examples in columns); stopwatches -- dict {dtype name: [Stopwatch of every fit]}, filled
+    """
     from sklearn.neural_network import MLPClassifier
 
-    solutions = load_functions()
-    data = load_mnist_subset(one_hot=True)
-    m = data.X_train.shape[1]
-    print(f"784-256-128-10, {m} training examples, {EPOCHS} epochs, batch {BATCH_SIZE}, learning rate "
-          f"{LEARNING_RATE}, lambd = alpha = {LAMBD}, dropout keep_prob {KEEP_PROB} (ours only); {ROUNDS} rounds "
-          f"(random_state 0..{ROUNDS - 1})")
-
-    rates = {(dtype.__name__, threads): matmul_rate(dtype, threads)
-             for dtype in (np.float64, np.float32) for threads in (1, 2)}
-    for (dtype, threads), rate in rates.items():
-        print(f"np.matmul 2048x2048 {dtype}, {threads} BLAS thread(s): {rate / 1e9:6.1f} GFLOP/s")
-    flops = training_flops(m, EPOCHS)
-
     X_rows, y_rows = data.X_train.T, data.Y_train.argmax(axis=0)  # scikit-learn takes examples in ROWS
-    stopwatches = {}
+    y_rows_test = data.Y_test.argmax(axis=0)
 
     def ours(dtype):
         X_train = data.X_train.astype(dtype)
@@ -152,7 +168,7 @@ def main():
         def fit(seed):
             watch = stopwatches.setdefault(dtype.__name__, [])
             watch.append(Stopwatch())
-            parameters, _ = train_mlp(X_train, data.Y_train, LAYER_DIMS, epochs=EPOCHS, batch_size=BATCH_SIZE,
+            parameters, _ = train_mlp(X_train, data.Y_train, LAYER_DIMS, epochs=epochs, batch_size=BATCH_SIZE,
                                       learning_rate=LEARNING_RATE, dtype=dtype, random_state=seed,
                                       print_cost=False, lambd=LAMBD, keep_prob=KEEP_PROB,
                                       regularizer=watch[-1].wrap(solutions["l2_regularization"]),
@@ -165,34 +181,40 @@ def main():
         def fit(seed):
             model = MLPClassifier(hidden_layer_sizes=(256, 128), activation="relu", solver="sgd", alpha=LAMBD,
                                   batch_size=BATCH_SIZE, learning_rate="constant", learning_rate_init=LEARNING_RATE,
-                                  momentum=0.0, nesterovs_momentum=False, max_iter=EPOCHS, shuffle=True,
+                                  momentum=0.0, nesterovs_momentum=False, max_iter=epochs, shuffle=True,
                                   tol=1e-12, n_iter_no_change=10 ** 6, early_stopping=False, random_state=seed)
             with threadpool_limits(threads, user_api="blas"):
                 model.fit(X_rows, y_rows)
-            assert model.n_iter_ == EPOCHS, f"scikit-learn stopped after {model.n_iter_} epochs, not {EPOCHS}"
+            assert model.n_iter_ == epochs, f"scikit-learn stopped after {model.n_iter_} epochs, not {epochs}"
             return lambda: model.score(data.X_test.T, y_rows_test)
         return fit
 
-    y_rows_test = data.Y_test.argmax(axis=0)
-    contenders = {
+    return {
         "scikit-learn MLPClassifier, float64, default BLAS threads": sklearn(None),
         "scikit-learn MLPClassifier, float64, 1 BLAS thread": sklearn(1),
         "train_mlp, float64, L2 + dropout": ours(np.float64),
         "train_mlp, float32, L2 + dropout": ours(np.float32),
     }
-    times = {name: [] for name in contenders}
-    accuracies = {name: [] for name in contenders}
-    for seed in range(ROUNDS):
-        for name, fit in contenders.items():
+
+
+def interleaved_rounds(fits, rounds):
+    """({name: [seconds of each round]}, {name: [test accuracy of each round]}); round r fits all with seed r."""
+    times = {name: [] for name in fits}
+    accuracies = {name: [] for name in fits}
+    for seed in range(rounds):
+        for name, fit in fits.items():
             start = time.perf_counter()
             score = fit(seed)
             times[name].append(time.perf_counter() - start)
             accuracies[name].append(score())
-    alone = {dtype.__name__: min(products_alone(dtype, 2, m) for _ in range(3)) for dtype in (np.float64, np.float32)}
+    return times, accuracies
 
+
+def report(times, accuracies, rates, flops, alone, stopwatches):
+    """Print the times of every contender, then ours against scikit-learn, the bound and the products alone."""
     print()
-    sk_best = min(min(times[name]) for name in contenders if name.startswith("scikit"))
-    for name in contenders:
+    sk_best = min(min(times[name]) for name in times if name.startswith("scikit"))
+    for name in times:
         print(f"{name:<58} best {min(times[name]):5.2f} s  median {statistics.median(times[name]):5.2f} s   "
               f"test accuracy {np.mean(accuracies[name]):.1%} (seeds: "
               f"{', '.join(f'{a:.1%}' for a in accuracies[name])})")
@@ -207,6 +229,36 @@ def main():
         print(f"    the products alone (2 BLAS threads) {alone[dtype]:.2f} s = {alone[dtype] / bound:.2f} x the "
               f"bound; inside the assignment's functions {inside:.2f} s; the trainer's own time "
               f"{best - inside:.2f} s = {(best - inside) / alone[dtype]:.2f} x the products alone")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="256 examples, 1 epoch, 1 round: checks that the script runs (its times mean nothing)")
+    size = QUICK if parser.parse_args(argv).quick else FULL
+    warnings.simplefilter("ignore")  # MLPClassifier warns that 20 iterations did not converge
+
+    solutions = get_assignment("deep_regularization").load_solutions()
+    data = load_mnist_subset(one_hot=True)
+    if size.m is not None:
+        data = data._replace(X_train=data.X_train[:, :size.m], Y_train=data.Y_train[:, :size.m])
+    m = data.X_train.shape[1]
+    quick_note = "; --quick: the times mean nothing" if size is QUICK else ""
+    print(f"784-256-128-10, {m} training examples, {size.epochs} epochs, batch {BATCH_SIZE}, learning rate "
+          f"{LEARNING_RATE}, lambd = alpha = {LAMBD}, dropout keep_prob {KEEP_PROB} (ours only); {size.rounds} "
+          f"rounds (random_state 0..{size.rounds - 1}){quick_note}")
+
+    rates = {(dtype.__name__, threads): matmul_rate(dtype, threads, size.matmul_n)
+             for dtype in (np.float64, np.float32) for threads in (1, 2)}
+    for (dtype, threads), rate in rates.items():
+        print(f"np.matmul {size.matmul_n}x{size.matmul_n} {dtype}, {threads} BLAS thread(s): {rate / 1e9:6.1f} "
+              f"GFLOP/s")
+
+    stopwatches = {}
+    times, accuracies = interleaved_rounds(contenders(data, solutions, size.epochs, stopwatches), size.rounds)
+    alone = {dtype.__name__: min(products_alone(dtype, 2, m, size.epochs) for _ in range(size.repeats))
+             for dtype in (np.float64, np.float32)}
+    report(times, accuracies, rates, training_flops(m, size.epochs), alone, stopwatches)
 
 
 if __name__ == "__main__":

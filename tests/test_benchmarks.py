@@ -1,0 +1,27 @@
+"""The benchmarks run end to end: each started as its docstring says, from the repository root, with --quick."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_benchmark(name, timeout=120):
+    """Run ``benchmarks/<name>.py --quick`` from the repository root with this interpreter's bin/ first on PATH.
+
+    Returns:
+    result -- subprocess.CompletedProcess with text stdout and stderr
+    """
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    return subprocess.run([sys.executable, str(Path("benchmarks") / f"{name}.py"), "--quick"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_bench_mlp_quick_prints_its_figures():
+    result = run_benchmark("bench_mlp")
+    assert result.returncode == 0, result.stderr
+    for figure in ("GFLOP/s", "scikit-learn MLPClassifier, float64, 1 BLAS thread", "train_mlp, float32, L2 + dropout",
+                   "x scikit-learn's best", "the products alone", "inside the assignment's functions"):
+        assert figure in result.stdout, f"{figure!r} is not in the output:\n{result.stdout}"
