@@ -1,0 +1,409 @@
+"""The OS sandbox (course.sandbox): what student code can and cannot reach, in one-shot processes and in kernels.
+
+Every test runs real sandboxes; they skip, saying why, only where bubblewrap cannot run.
+"""
+
+import dataclasses
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+from traitlets.config import Config
+
+import reg_utils
+import testCases
+from course import sandbox
+from course.sandbox import Limits, SandboxUnavailable, run_sandboxed, sandboxed_kernels
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The fork bomb gets a slot of its own: it exhausts its slot's process quota for a moment.
+FORK_BOMB_SLOT = sandbox.MAX_SLOTS - 1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def available():
+    try:
+        sandbox.ensure_available()
+    except SandboxUnavailable as exc:
+        pytest.skip(f"the sandbox cannot run here: {exc}")
+
+
+def inside(code, **kwargs):
+    """Run Python code in a new sandbox; return its stdout (it must exit with 0)."""
+    result = run_sandboxed([sys.executable, "-c", textwrap.dedent(code)], **kwargs)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    return result.stdout.decode()
+
+
+def test_instructor_package_cannot_be_imported_inside():
+    assert "course" in sys.modules  # outside, it is
+    out = inside("""
+        try:
+            import course
+            print("imported", course.__file__)
+        except ImportError as exc:
+            print(type(exc).__name__)
+    """)
+    assert out.strip() == "ModuleNotFoundError"
+
+
+def test_student_helper_packages_are_importable_inside():
+    out = inside("import reg_utils, testCases; print(reg_utils.__file__, testCases.__file__)")
+    assert out.split() == [reg_utils.__file__, testCases.__file__]
+
+
+def test_repository_shows_only_the_helper_packages_and_the_venv():
+    out = inside(f"import os; print(sorted(os.listdir({str(ROOT)!r})))")
+    assert set(eval(out)) <= {"reg_utils", "testCases", ".venv"}
+
+
+def test_source_notebooks_and_repository_files_cannot_be_read():
+    targets = [p for p in ROOT.iterdir() if p.name not in ("reg_utils", "testCases", ".venv", ".git")]
+    targets += [ROOT / ".git" / "HEAD", ROOT / "course" / "verify.py"]
+    targets += list((ROOT / "notebooks" / "source").rglob("*.ipynb"))
+    assert any(p.suffix == ".ipynb" for p in targets) and (ROOT / "README.md") in targets
+    derived = [os.path.join(os.path.dirname(reg_utils.__file__), "..", os.path.relpath(p, ROOT)) for p in targets]
+    relative = [os.path.relpath(p, sandbox.SCRATCH) for p in targets]
+    paths = [str(p) for p in targets] + derived + relative
+    out = inside(f"""
+        import os
+        readable = []
+        for path in {paths!r}:
+            try:
+                with open(path, "rb") as f:
+                    f.read(1)
+                readable.append(path)
+            except OSError:
+                pass
+        print(repr(readable))
+    """)
+    assert eval(out) == []
+
+
+def test_site_packages_and_helper_packages_are_read_only():
+    site = next(p for p in sys.path if p.endswith("site-packages"))
+    out = inside(f"""
+        import errno
+        for folder in ({site!r}, {os.path.dirname(reg_utils.__file__)!r}):
+            try:
+                open(folder + "/planted.pth", "w").write("import os")
+                print("written")
+            except OSError as exc:
+                print(errno.errorcode[exc.errno])
+    """)
+    assert out.split() == ["EROFS", "EROFS"]
+
+
+def test_root_and_dev_of_the_sandbox_are_read_only():
+    out = inside("""
+        import errno
+        for path in ("/planted", "/dev/planted", "/work/planted"):
+            try:
+                open(path, "w")
+                print("written")
+            except OSError as exc:
+                print(errno.errorcode[exc.errno])
+    """)
+    assert set(out.split()) <= {"EROFS", "ENOENT", "EACCES"}
+
+
+def test_scratch_holds_writable_copies_of_the_given_files():
+    result = run_sandboxed([sys.executable, "-c", textwrap.dedent("""
+        import os
+        data = open("data/in.txt").read()
+        open("data/in.txt", "a").write(" again")
+        open("out.txt", "w").write(os.getcwd() + ":" + data)
+    """)], files={"data/in.txt": b"hello"}, collect=["out.txt", "data/in.txt"])
+    assert result.returncode == 0, result.stderr
+    assert result.files == {"out.txt": b"/scratch:hello", "data/in.txt": b"hello again"}
+
+
+def test_collected_files_are_only_regular_files():
+    result = run_sandboxed([sys.executable, "-c", "import os; os.symlink('/usr/lib/os-release', 'link'); "
+                            "os.mkfifo('fifo')"], collect=["link", "fifo", "missing"])
+    assert result.returncode == 0 and result.files == {}
+
+
+def test_a_1_gib_file_cannot_be_written():
+    out = inside("""
+        import errno
+        block = bytes(1 << 20)
+        written = 0
+        try:
+            with open("big", "wb") as f:
+                for _ in range(1024):
+                    written += f.write(block)
+                    f.flush()
+        except OSError as exc:
+            print(errno.errorcode[exc.errno], written >> 20)
+    """)
+    code, mib = out.split()
+    assert code == "EFBIG" and int(mib) <= Limits().file_size >> 20
+
+
+def test_scratch_is_size_limited():
+    limits = Limits(scratch_size=8 * 1024 ** 2)
+    out = inside("""
+        import errno
+        try:
+            for i in range(4):
+                open(f"part{i}", "wb").write(bytes(3 << 20))
+        except OSError as exc:
+            print(errno.errorcode[exc.errno], i)
+    """, limits=limits)
+    assert out.split() == ["ENOSPC", "2"]
+
+
+def test_no_tcp_connection_to_a_host_loopback_listener():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        out = inside(f"""
+            import socket
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=2)
+                print("connected")
+            except OSError as exc:
+                print(type(exc).__name__)
+        """)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    assert out.strip() in ("ConnectionRefusedError", "TimeoutError", "OSError")
+
+
+def test_host_unix_sockets_are_not_visible():
+    out = inside("import os; print(os.path.exists('/var/run/postgresql'), os.path.exists('/run'), "
+                 "os.path.exists('/var'))")
+    assert out.split() == ["False", "False", "False"]
+
+
+def test_runs_unprivileged_without_capabilities():
+    out = inside("""
+        import os
+        status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+        print(os.getuid(), os.getgid(), int(status["CapEff"], 16), int(status["CapBnd"], 16),
+              status["NoNewPrivs"].strip())
+    """)
+    assert out.split() == ["65534", "65534", "0", "0", "1"]
+
+
+def _processes_with(marker):
+    """{pid: /proc/pid/status text} of the host's processes whose command line holds marker."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                found[entry] = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            pass
+    return found
+
+
+def test_runs_as_the_slot_uid_on_the_host():
+    import threading
+
+    marker = f"0.5{uuid.uuid4().int % 10 ** 9}"
+    slot = 3
+    runner = threading.Thread(target=run_sandboxed, args=(["sleep", marker],), kwargs={"slot": slot})
+    runner.start()
+    sleeping = {}
+    for _ in range(100):
+        sleeping = {pid: s for pid, s in _processes_with(marker).items() if s.startswith("Name:\tsleep\n")}
+        if sleeping:
+            break
+        time.sleep(0.02)
+    runner.join()
+    uids = {status.split("Uid:")[1].split()[0] for status in sleeping.values()}
+    assert uids == {str(sandbox.HOST_UID_BASE + slot if os.geteuid() == 0 else os.getuid())}
+
+
+def test_a_fork_bomb_is_stopped_by_the_process_limit():
+    limits = Limits(processes=32)
+    out = inside("""
+        import os, time
+        main = os.getpid()
+        refused = 0
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            try:
+                os.fork()
+            except OSError:
+                refused += 1
+                time.sleep(0.01)
+        if os.getpid() == main:
+            print(refused > 0, sum(entry.isdigit() for entry in os.listdir("/proc")), flush=True)
+        os._exit(0)
+    """, limits=limits, slot=FORK_BOMB_SLOT)
+    refused, processes = out.split()
+    assert refused == "True" and int(processes) <= limits.processes
+    assert subprocess.run(["true"]).returncode == 0  # and the grader can still start processes
+
+
+def test_a_background_process_dies_with_the_sandbox():
+    marker = f"1000.{uuid.uuid4().int % 10 ** 9}"
+    out = inside(f"""
+        import subprocess, time
+        child = subprocess.Popen(["sleep", {marker!r}], start_new_session=True)
+        time.sleep(0.2)
+        print(open(f"/proc/{{child.pid}}/cmdline").read().split("\\0")[1])
+    """)
+    assert out.strip() == marker  # it was running when the main process exited
+
+    for _ in range(50):
+        if not _processes_with(marker):
+            break
+        time.sleep(0.05)
+    assert _processes_with(marker) == {}
+
+
+def test_a_timeout_kills_the_sandbox():
+    start = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_sandboxed(["sleep", "30"], timeout=1)
+    assert time.monotonic() - start < 5
+
+
+def test_the_verification_runner_reads_spec_and_inputs_and_returns_outputs():
+    spec = {"function": "double", "source": "def double(x):\n    print('noise')\n    return 2 * x\n",
+            "calls": [{"args": ["@x"]}]}
+    inputs = _npz(x=np.arange(3.0))
+    result = run_sandboxed([sys.executable, "-I", sandbox.CLEAN_RUN, sandbox.SCRATCH],
+                           files={"spec.json": json.dumps(spec).encode(), "inputs.npz": inputs},
+                           collect=["outputs.npz", "status.json"], limits=Limits(cpu_seconds=10),
+                           env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}, timeout=30)
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(result.files["status.json"]) == [{"ok": True, "keys": ["value"]}]
+    with np.load(io.BytesIO(result.files["outputs.npz"]), allow_pickle=False) as npz:
+        np.testing.assert_array_equal(npz["c0__value"], [0.0, 2.0, 4.0])
+
+
+def test_file_names_must_stay_inside_the_scratch_folder():
+    for name in ("../escape", "/etc/passwd", "a/../../b", ""):
+        with pytest.raises(ValueError, match="relative paths inside the scratch folder"):
+            run_sandboxed(["true"], files={name: b""})
+
+
+def test_limits_name_the_bad_value():
+    with pytest.raises(ValueError, match="Limits.processes must be a positive integer"):
+        Limits(processes=0)
+    assert dataclasses.replace(Limits(), cpu_seconds=10).cpu_seconds == 10
+
+
+def test_an_installed_instructor_package_would_be_covered():
+    venv = "/opt/venv"
+    assert sandbox.masked_paths([venv, "/usr"], [f"{venv}/lib/python3.11/site-packages/course"]) == \
+        [f"{venv}/lib/python3.11/site-packages/course"]
+    assert sandbox.masked_paths([venv, "/usr"], [str(ROOT / "course")]) == []
+
+
+def test_ensure_available_says_how_to_install_a_missing_bwrap(monkeypatch):
+    monkeypatch.setattr(sandbox, "BWRAP", "/nonexistent/bwrap")
+    with pytest.raises(SandboxUnavailable, match=r"no executable /nonexistent/bwrap.*apt-get install bubblewrap"):
+        sandbox.ensure_available()
+
+
+def test_check_command_reports_a_missing_bwrap():
+    env = dict(os.environ, COURSE_SANDBOX_BWRAP="/nonexistent/bwrap")
+    result = subprocess.run([sys.executable, "-m", "course.sandbox", "check"], env=env, capture_output=True,
+                            text=True)
+    assert result.returncode == 1 and "apt-get install bubblewrap" in result.stderr
+
+
+def test_check_command_reports_a_working_sandbox():
+    result = subprocess.run([sys.executable, "-m", "course.sandbox", "check"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("sandbox works"), result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kernels: one notebook, executed once by nbclient through sandboxed_kernels, read by the tests below.
+
+CELLS = {
+    "uid": "import os; print(os.getuid())",
+    "host_file": f"""
+try:
+    open({__file__!r}).read()
+    print("read")
+except OSError as exc:
+    print(type(exc).__name__)""",
+    "scratch": "import os; print(os.getcwd(), sorted(os.listdir('.')))",
+    "channel": "",  # filled in with the channel folder's path
+    "loop": "while True:\n    pass",
+    "after": "print('still alive')",
+}
+
+
+@pytest.fixture(scope="module")
+def kernel_run(available):
+    config = Config()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    with sandboxed_kernels(config, files={"Tiny.ipynb": b"{}"}) as kernels:
+        cells = dict(CELLS, channel=f"open({kernels.channel_dir + '/planted'!r}, 'w').write('x'); print('written')")
+        nb.cells = [nbformat.v4.new_code_cell(source) for source in cells.values()]
+        # nbgrader's Execute preprocessor builds its NotebookClient from the same config, with these two options
+        client = NotebookClient(nb, config=config, timeout=3, interrupt_on_timeout=True, allow_errors=True)
+        start = time.monotonic()
+        client.execute()
+        elapsed = time.monotonic() - start
+        planted = os.path.exists(os.path.join(kernels.channel_dir, "planted"))
+        settings = (config.NotebookClient.kernel_name, config.KernelManager.transport, os.environ["JUPYTER_PATH"])
+    outputs = {name: cell.outputs for name, cell in zip(cells, nb.cells)}
+    return {"outputs": outputs, "elapsed": elapsed, "planted": planted, "kernels": kernels, "settings": settings,
+            "config": config}
+
+
+def _text(outputs):
+    return "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+
+
+def test_kernel_runs_as_the_sandbox_user(kernel_run):
+    assert _text(kernel_run["outputs"]["uid"]).strip() == str(sandbox.SANDBOX_UID)
+
+
+def test_kernel_cannot_read_a_host_file(kernel_run):
+    assert _text(kernel_run["outputs"]["host_file"]).strip() == "FileNotFoundError"
+
+
+def test_kernel_works_in_scratch_with_the_given_files(kernel_run):
+    assert _text(kernel_run["outputs"]["scratch"]).strip() == "/scratch ['Tiny.ipynb']"
+
+
+def test_kernel_cannot_write_to_the_host_channel_folder(kernel_run):
+    # Inside, the channel folder is a tmpfs of the sandbox's own: the write succeeds there and never reaches here.
+    assert _text(kernel_run["outputs"]["channel"]).strip() == "written"
+    assert not kernel_run["planted"]
+
+
+def test_a_cell_that_loops_forever_is_interrupted_by_message(kernel_run):
+    errors = [o.ename for o in kernel_run["outputs"]["loop"] if o.output_type == "error"]
+    assert errors == ["KeyboardInterrupt"]
+    assert _text(kernel_run["outputs"]["after"]).strip() == "still alive"
+
+
+def test_sandboxed_kernels_sets_the_config_and_undoes_it(kernel_run):
+    kernel_name, transport, jupyter_path = kernel_run["settings"]
+    assert kernel_name == kernel_run["kernels"].kernel_name and transport == "ipc"
+    assert jupyter_path.split(os.pathsep)[0] == kernel_run["kernels"].folder
+    config = kernel_run["config"]
+    assert "kernel_name" not in config.NotebookClient and "transport" not in config.KernelManager
+    assert kernel_run["kernels"].folder not in os.environ.get("JUPYTER_PATH", "")
+    assert not os.path.exists(kernel_run["kernels"].folder)
+
+
+def _npz(**arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
