@@ -9,12 +9,12 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 STAMP := $(VENV)/.installed-stamp
 COURSE := notebooks
-ASSIGNMENTS := regularization deep_regularization
+# The assignments and their notebooks come from the assignment registry (course/assignments/), read when a recipe
+# needs them (after setup): nothing here names an assignment's notebook.
+ASSIGNMENTS = $(shell $(BIN)/python -m course.assignments list)
 # The assignment that autograde, feedback and lab work on: `make autograde ASSIGNMENT=deep_regularization`.
 ASSIGNMENT ?= regularization
-NOTEBOOK_regularization := Regularization.ipynb
-NOTEBOOK_deep_regularization := DeepRegularization.ipynb
-NOTEBOOK := $(NOTEBOOK_$(ASSIGNMENT))
+NOTEBOOK = $(shell $(BIN)/python -m course.assignments notebook $(ASSIGNMENT))
 
 .PHONY: setup test demo release student-kit autograde feedback grades validate lab clean
 
@@ -23,6 +23,10 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@# The grading sandbox is Debian's bubblewrap: installed here when it is missing and we may (root with apt).
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+		|| echo "warning: bubblewrap (bwrap) is missing: make autograde will refuse to grade until it is installed"
 	@touch $@
 
 test: setup
@@ -41,10 +45,13 @@ student-kit: setup release
 
 # Grade every notebook in notebooks/submitted/STUDENT/$(ASSIGNMENT)/ (collect them there first), in JOBS parallel
 # workers: nbgrader's autograde per student in a private copy of the course, then a verification pass that re-runs
-# each graded function in a clean process; only the main process writes the course gradebook.
+# each graded function in a clean process; student code runs only inside the OS sandbox (bubblewrap), and only the
+# main process writes the course gradebook. Without a working sandbox it refuses to grade; UNSAFE_NO_SANDBOX=1
+# grades anyway and says so in every score's comment.
 JOBS ?= 1
 autograde: release
-	$(BIN)/python -m course.autograde --course $(COURSE) --assignment $(ASSIGNMENT) --notebook $(NOTEBOOK) --jobs $(JOBS)
+	$(BIN)/python -m course.autograde --course $(COURSE) --assignment $(ASSIGNMENT) --jobs $(JOBS) \
+		$(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
 
 # HTML feedback per student in notebooks/feedback/: messages, hints and points, no hidden test source.
 feedback: setup

@@ -115,10 +115,12 @@ class TamperTarget:
 
     function -- a graded function's name
     wrong -- (old, new): the edit that makes its reference solution wrong
+    public_output -- callable(function) -> what that function returns on its public case
     """
 
     function: str
     wrong: tuple
+    public_output: object = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +139,7 @@ class Assignment:
     expected_docstring -- the generated module's docstring lines
     tamper -- the TamperTarget of the tampering corpus
     results_title -- what the demo prints above the notebook's results table
+    position -- where it comes in the course (the registry lists assignments in this order)
     course -- the nbgrader course root
     """
 
@@ -152,6 +155,7 @@ class Assignment:
     expected_docstring: tuple
     tamper: TamperTarget
     results_title: str = ""
+    position: int = 0
     course: Path = COURSE
 
     # -- where it lives ------------------------------------------------------------------------------------------

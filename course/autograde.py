@@ -1,16 +1,22 @@
-"""`make autograde [JOBS=N]`: grade every submission, in parallel, with scores nobody's code can inflate.
+"""`make autograde ASSIGNMENT=... [JOBS=N]`: grade every submission, in parallel, with scores nobody's code can inflate.
 
-For each student in ``submitted/``:
-1. nbgrader's own ``autograde`` runs the notebook in a private copy of the course, with a private SQLite gradebook
-   (so parallel workers never share a database file, and a student's code cannot reach the real gradebook);
-2. ``course.verify`` re-runs each graded function in a clean process and confirms or lowers its points;
-3. the main process alone writes the results into the course gradebook (SQLite or PostgreSQL: whatever
-   ``CourseDirectory.db_url`` says), one student at a time, and copies the autograded notebook into place.
-A submission that kills its kernel, loops, is not JSON or was renamed still gets a row (0 where nothing can be
-verified) and a feedback file, and the batch always finishes.
+The grading command (instructor side; above the nbgrader layer and the verifier, below the demo). For each student
+in ``submitted/``:
+1. the submitted notebook is read once, before any student code runs; those bytes are what is graded and verified;
+2. a worker runs nbgrader's own ``autograde`` on them in a private copy of the course with a private SQLite
+   gradebook, its kernel inside the OS sandbox (``course.sandbox``);
+3. ``course.verify`` re-runs each graded function alone on the assignment's verification cases, also sandboxed,
+   and confirms or lowers the points; a worker returns plain data (a ``Result``);
+4. the main process alone writes the course gradebook (SQLite or PostgreSQL: whatever ``CourseDirectory.db_url``
+   says), one student at a time: ``auto_score`` is nbgrader's score lowered to what the verification confirms,
+   the reason goes into the automatic comment, and manual scores and comments are never touched.
+A submission that kills its kernel, loops, is not JSON or was renamed still gets a row and a feedback file, and
+the batch always finishes. Without a working sandbox the command stops before grading, unless the loudly named
+opt-out ``--unsafe-no-sandbox`` is given (and every comment then says so).
 """
 
 import argparse
+import hashlib
 import html
 import os
 import shutil
@@ -21,8 +27,30 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course.classroom import POINTS
-from course.grading import COURSE, nbgrader_env
+from course.assignment import COURSE
+from course.assignments import get_assignment
+from course.nbgrader_course import copy_course, gradebook_template, load_course, nbgrader_env, private_api
+
+#: Said in the comment of every score graded without the OS sandbox.
+UNSANDBOXED_NOTE = "UNSAFE: graded WITHOUT the OS sandbox (--unsafe-no-sandbox); this score is not tamper-proof."
+
+
+@dataclass
+class Task:
+    """One submission to grade: everything a worker needs, as data (no shared file system).
+
+    student -- the student id
+    assignment -- the assignment's name
+    data -- the submitted notebook's bytes (None when no notebook was found)
+    sha256 -- the hash of data, taken when it was read
+    notes -- what the collection noticed (a renamed notebook, ...), for the feedback
+    """
+
+    student: str
+    assignment: str
+    data: bytes = None
+    sha256: str = ""
+    notes: list = field(default_factory=list)
 
 
 @dataclass
@@ -30,16 +58,17 @@ class Result:
     """The outcome of grading one student, computed by a worker; written to the gradebook by the main process."""
 
     student: str
-    in_kernel: dict = field(default_factory=dict)  # grade cell name -> nbgrader's points (empty: nbgrader failed)
+    in_kernel: dict = field(default_factory=dict)  # test cell -> nbgrader's points (empty: nbgrader failed)
     verdicts: dict = field(default_factory=dict)   # graded function -> course.verify.Verdict
     notes: list = field(default_factory=list)      # what happened, for the feedback
-    autograded: Path = None                        # folder holding the autograded notebook, if any
+    autograded: bytes = None                       # the autograded notebook's bytes, if nbgrader produced one
+    sandboxed: bool = True
 
-    def final_scores(self):
-        """{grade cell: (points, reason)}: nbgrader's points, capped by what the clean run confirms."""
+    def final_scores(self, assignment):
+        """{test cell: (points, reason)}: nbgrader's points, lowered to what the clean run confirms."""
         out = {cell: (points, "") for cell, points in self.in_kernel.items()}
         for function, verdict in self.verdicts.items():
-            cell = function + "_tests"
+            cell = assignment.function(function).test_cell
             if cell in self.in_kernel:
                 earned = min(self.in_kernel[cell], verdict.points)
                 reason = "" if earned >= self.in_kernel[cell] else verdict.reason
@@ -49,148 +78,157 @@ class Result:
         return out
 
 
-def course_config(course_root):
-    """The course's CourseDirectory settings (db_url, root), read through nbgrader's own config loading."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
-    coursedir = CourseDirectory(config=config)
-    coursedir.root = str(course_root)
-    return NbGraderAPI(coursedir=coursedir, config=config), coursedir
-
-
-def _prepare(course_root, scratch, assignment, student, notebook):
-    """Copy what nbgrader needs for one student into a private course; return (notes, ok)."""
-    from course.grading import copy_course
-
-    copy_course(scratch, assignments=[assignment], course=course_root)
-    shutil.copy2(Path(course_root) / ".grading-template.db", scratch / "gradebook.db")
-    source = Path(course_root) / "submitted" / student / assignment
-    target = scratch / "submitted" / student / assignment
-    shutil.copytree(source, target)
-    notes = []
-    if not (target / notebook).exists():
-        candidates = sorted(target.glob("*.ipynb"))
-        if len(candidates) == 1:
-            candidates[0].rename(target / notebook)
-            notes.append(f"The notebook was submitted as '{candidates[0].name}'; it was graded as '{notebook}'.")
-        else:
-            notes.append(f"No notebook named '{notebook}' was submitted.")
-    return notes
+def collect(course_root, assignment):
+    """One Task per student folder in submitted/*/ASSIGNMENT/, each notebook read (and hashed) exactly once."""
+    tasks = []
+    for folder in sorted((Path(course_root) / "submitted").glob(f"*/{assignment.name}")):
+        task = Task(folder.parent.name, assignment.name)
+        path = folder / assignment.notebook
+        if not path.is_file():
+            candidates = sorted(folder.glob("*.ipynb"))
+            if len(candidates) == 1:
+                path = candidates[0]
+                task.notes.append(f"The notebook was submitted as '{path.name}'; it was graded as "
+                                  f"'{assignment.notebook}'.")
+            else:
+                task.notes.append(f"No notebook named '{assignment.notebook}' was submitted.")
+                path = None
+        if path is not None:
+            task.data = path.read_bytes()
+            task.sha256 = hashlib.sha256(task.data).hexdigest()
+        tasks.append(task)
+    return tasks
 
 
 _WORKER = {}
 
-#: Assignments whose graded functions course.verify re-runs in a clean process. Others keep nbgrader's in-kernel
-#: scores (they are still graded in private course copies, in parallel, by a single gradebook writer).
-VERIFIED_ASSIGNMENTS = ("regularization",)
 
-
-def _init_worker(jobs=1):
-    """Worker process start-up: import nbgrader and load the reference solutions once, not once per student."""
+def init_worker(course_root, assignment_name, template, jobs=1, sandboxed=True, slots=None):
+    """Worker start-up: import nbgrader, build the verification cases once, remember the gradebook template."""
     import warnings
 
     import nbgrader.apps  # noqa: F401 -- slow to import (seconds): paid once per worker
 
-    from course.reference import load_solutions
+    from course.verify import prepared
 
     os.environ.update(nbgrader_env())
     if jobs > 1:
         # Several kernels at once: one BLAS thread each, or they fight over the cores.
         os.environ.update({k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
     warnings.filterwarnings("ignore")
-    _WORKER["solutions"] = load_solutions()
+    assignment = get_assignment(assignment_name)
+    for function in assignment.function_names:
+        prepared(assignment, function)
+    slot = slots.get() if slots is not None else 0
+    _WORKER.update(course=Path(course_root), assignment=assignment, template=template, sandboxed=sandboxed,
+                   slot=slot)
 
 
-def grade_one(course_root, assignment, notebook, student):
-    """Grade one student in a private copy of the course (runs in a worker process); return a Result."""
-    from nbgrader.api import Gradebook
-
+def grade_one(task):
+    """Grade one submission in a private copy of the course (runs in a worker process); return a Result."""
     from course.verify import verify_submission
 
-    if not _WORKER:
-        _init_worker()
-    result = Result(student)
-    with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as tmp:
-        scratch = Path(tmp)
-        result.notes += _prepare(course_root, scratch, assignment, student, notebook)
-        submitted = scratch / "submitted" / student / assignment / notebook
-        api = _private_api(scratch)
-        db_url = api.coursedir.db_url
-        try:
-            outcome = api.autograde(assignment, student, force=True, create=True)
-            succeeded = outcome.get("success", False)
-        except Exception:  # nbgrader itself failed on this notebook: the clean run still grades it
-            succeeded = False
-        autograded = scratch / "autograded" / student / assignment
-        if succeeded and (autograded / notebook).is_file():
-            with Gradebook(db_url) as gb:
-                for nb in gb.find_submission(assignment, student).notebooks:
-                    for grade in nb.grades:
-                        result.in_kernel[grade.name] = float(grade.auto_score or 0.0)
-            kept = Path(course_root) / ".grading-results" / student
-            shutil.rmtree(kept, ignore_errors=True)
-            shutil.copytree(autograded, kept)
-            result.autograded = kept
-        else:
-            result.notes.append("The notebook could not be run to the end by the grader (its kernel died, it is "
-                                "not a valid notebook, or a cell ran too long): its functions were graded in a "
-                                "clean process only.")
-        if assignment in VERIFIED_ASSIGNMENTS:
-            result.verdicts = verify_submission(submitted, _WORKER["solutions"])
-        elif not result.in_kernel:
-            result.notes.append("No clean-process verifier exists for this assignment: nothing could be graded.")
+    assignment, sandboxed, slot = _WORKER["assignment"], _WORKER["sandboxed"], _WORKER["slot"]
+    result = Result(task.student, notes=list(task.notes), sandboxed=sandboxed)
+    if task.data is not None:
+        run_nbgrader_autograde(task, result)
+    if not result.in_kernel:
+        result.notes.append("The notebook could not be run to the end by the grader (its kernel died, it is not a "
+                            "valid notebook, or a cell ran too long): its functions were graded in a clean process "
+                            "only.")
+    result.verdicts = verify_submission(assignment, task.data, sandboxed=sandboxed, slot=slot)
+    if not sandboxed:
+        result.notes.append(UNSANDBOXED_NOTE)
     return result
 
 
-def record(api, coursedir, assignment, notebook, result):
-    """Write one Result into the course gradebook and put its autograded notebook in place (main process only)."""
+def run_nbgrader_autograde(task, result):
+    """nbgrader's autograde of the task's bytes in a private course; fills result.in_kernel and .autograded."""
+    from nbgrader.api import Gradebook
+
+    assignment = _WORKER["assignment"]
+    with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as tmp:
+        scratch = copy_course(Path(tmp) / "course", _WORKER["course"], assignments=[assignment.name])
+        (scratch / "gradebook.db").write_bytes(_WORKER["template"])
+        target = scratch / "submitted" / task.student / assignment.name
+        target.mkdir(parents=True)
+        (target / assignment.notebook).write_bytes(task.data)
+        api = private_api(scratch)
+        try:
+            if _WORKER["sandboxed"]:
+                from course.sandbox import sandboxed_kernels
+
+                with sandboxed_kernels(api.config, files={assignment.notebook: task.data}, slot=_WORKER["slot"],
+                                       workdir=Path(tmp)):
+                    outcome = api.autograde(assignment.name, task.student, force=True, create=True)
+            else:
+                outcome = api.autograde(assignment.name, task.student, force=True, create=True)
+            succeeded = outcome.get("success", False)
+        except Exception:  # noqa: BLE001 -- nbgrader itself failed on this notebook: the clean run still grades it
+            succeeded = False
+        autograded = scratch / "autograded" / task.student / assignment.name / assignment.notebook
+        if succeeded and autograded.is_file():
+            with Gradebook(api.coursedir.db_url) as gb:
+                for nb in gb.find_submission(assignment.name, task.student).notebooks:
+                    for grade in nb.grades:
+                        result.in_kernel[grade.name] = float(grade.auto_score or 0.0)
+            result.autograded = autograded.read_bytes()
+
+
+def record(gradebook, coursedir, assignment, result):
+    """Write one Result into the course gradebook and put its autograded notebook in place (main process only).
+
+    nbgrader's fields are written as nbgrader's own autograde writes them: ``auto_score`` and ``auto_comment``.
+    ``manual_score``, ``manual_comment`` and ``needs_manual_grade`` belong to the instructor and are left alone,
+    so a regrade never overwrites a manual grade.
+
+    Returns:
+    (total, maximum) -- the submission's score as the gradebook now computes it
+    """
     from nbgrader.api import MissingEntry
 
     import warnings
 
-    finals = result.final_scores()
-    with warnings.catch_warnings(), api.gradebook as gb:
+    finals = result.final_scores(assignment)
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices while add_submission builds its rows
-        gb.update_or_create_student(result.student)
+        gradebook.update_or_create_student(result.student)
         try:
-            gb.remove_submission(assignment, result.student)
+            submission = gradebook.find_submission(assignment.name, result.student)
         except MissingEntry:
-            pass
-        submission = gb.add_submission(assignment, result.student)
+            submission = gradebook.add_submission(assignment.name, result.student)
         for nb in submission.notebooks:
             for grade in nb.grades:
-                earned, reason = finals.get(grade.name, (0.0, "not graded"))
-                in_kernel = result.in_kernel.get(grade.name)
-                grade.auto_score = earned if in_kernel is None else in_kernel
-                grade.manual_score = earned if (in_kernel is None or earned < in_kernel) else None
-                grade.needs_manual_grade = False
-            # Reasons go where the feedback shows them: the comment of the answer cell they concern; notes about
-            # the whole notebook go to the first answer cell's comment.
-            order = list(POINTS)
-            comments = sorted(nb.comments, key=lambda c: (order.index(c.name) if c.name in order else len(order),
-                                                          c.name))
-            for i, comment in enumerate(comments):
-                earned, reason = finals.get(comment.name + "_tests", (None, ""))
-                text = f"Verified in a clean run: {earned:g} of {POINTS[comment.name]} points. {reason}." \
-                    if reason and comment.name in POINTS else ""
-                if i == 0 and result.notes:
-                    text = " ".join(result.notes + [text]).strip()
-                comment.manual_comment = text or None
-        gb.db.commit()
+                grade.auto_score = finals.get(grade.name, (0.0, ""))[0]
+            for comment in nb.comments:
+                comment.auto_comment = _comment_text(assignment, comment.name, finals, result) or None
+        gradebook.db.commit()
         totals = (submission.score, submission.max_score)
-    target = Path(coursedir.root) / "autograded" / result.student / assignment
-    feedback = Path(coursedir.root) / "feedback" / result.student / assignment
+    root = Path(coursedir.root)
+    target = root / "autograded" / result.student / assignment.name
     shutil.rmtree(target, ignore_errors=True)
     if result.autograded is not None:
-        shutil.copytree(result.autograded, target)
+        target.mkdir(parents=True)
+        (target / assignment.notebook).write_bytes(result.autograded)
     else:
         # nbgrader cannot write feedback without an autograded notebook: write the student a page ourselves.
+        feedback = root / "feedback" / result.student / assignment.name
         feedback.mkdir(parents=True, exist_ok=True)
-        (feedback / notebook.replace(".ipynb", ".html")).write_text(fallback_feedback(result, finals, totals))
+        (feedback / assignment.notebook.replace(".ipynb", ".html")).write_text(
+            fallback_feedback(result, finals, totals))
     return totals
+
+
+def _comment_text(assignment, answer_cell, finals, result):
+    """The automatic comment of one answer cell: why its score was lowered, and (first cell) the notes."""
+    text = ""
+    if answer_cell in assignment.points:
+        earned, reason = finals.get(assignment.function(answer_cell).test_cell, (None, ""))
+        if reason:
+            text = f"Verified in a clean run: {earned:g} of {assignment.points[answer_cell]:g} points. {reason}."
+    if answer_cell == assignment.function_names[0] and result.notes:
+        text = " ".join(result.notes + [text]).strip()
+    return text
 
 
 def fallback_feedback(result, finals, totals):
@@ -204,91 +242,82 @@ def fallback_feedback(result, finals, totals):
             f"<table><tr><th>test cell</th><th>score</th><th>why</th></tr>{rows}</table></body></html>")
 
 
-def autograde(course_root=COURSE, assignment="regularization", notebook="Regularization.ipynb", jobs=1,
-              students=None, progress=True):
-    """Grade every submission of an assignment; return {student: Result}. The batch always finishes."""
+def autograde(course_root=COURSE, assignment="regularization", jobs=1, students=None, progress=True,
+              sandboxed=True):
+    """Grade every submission of an assignment; return {student: Result}. The batch always finishes.
+
+    Raises course.sandbox.SandboxUnavailable (before grading anything) when sandboxed and the sandbox does not work.
+    """
+    import multiprocessing
+
+    from nbgrader.api import Gradebook
     from tqdm import tqdm
 
-    course_root = Path(course_root)
-    api, coursedir = course_config(course_root)
-    _make_template(course_root, assignment)
-    students = students or sorted(p.parent.name for p in (course_root / "submitted").glob(f"*/{assignment}"))
-    results, failures = {}, 0
-    bar = tqdm(total=len(students), desc="autograde", unit="notebook", disable=not progress, file=sys.stderr)
-    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_init_worker, initargs=(jobs,)) as pool:
-        futures = {pool.submit(grade_one, course_root, assignment, notebook, s): s for s in students}
-        for future in as_completed(futures):
-            student = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # a worker bug must not lose the others' results, nor this student's row
-                result = Result(student, notes=[f"Grading failed: {type(exc).__name__}: {exc}"],
-                                verdicts={f: _zero(f) for f in POINTS})
-            total, maximum = record(api, coursedir, assignment, notebook, result)
-            results[student] = result
-            failures += total < maximum
-            bar.set_postfix(not_full_marks=failures, refresh=False)
-            bar.update(1)
-    bar.close()
-    shutil.rmtree(course_root / ".grading-results", ignore_errors=True)
-    return results
-
-
-def _zero(function):
     from course.verify import Verdict
 
-    return Verdict(0.0, "grading failed")
+    if sandboxed:
+        from course.sandbox import ensure_available
 
-
-def _private_api(scratch):
-    """nbgrader's API on a private copy of the course, with its own SQLite gradebook (never the course's own)."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(scratch)).load_config()
-    config.CourseDirectory.root = str(scratch)
-    config.CourseDirectory.db_url = f"sqlite:///{Path(scratch) / 'gradebook.db'}"
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    api.log.setLevel("CRITICAL")
-    return api
-
-
-def _make_template(course_root, assignment):
-    """A SQLite gradebook that knows the assignment, copied into every worker's private course."""
-    from course.grading import copy_course
-
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = copy_course(Path(tmp) / "course", assignments=[assignment], course=course_root)
-        saved_path = os.environ.get("PATH", "")
-        os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader runs `alembic` from PATH to create the gradebook
-        try:
-            outcome = _private_api(scratch).generate_assignment(assignment, force=True)
-        finally:
-            os.environ["PATH"] = saved_path
-        if not outcome.get("success"):
-            raise RuntimeError(f"nbgrader could not generate {assignment}: {outcome.get('error', '')[-2000:]}")
-        shutil.copy2(scratch / "gradebook.db", course_root / ".grading-template.db")
+        ensure_available()
+    assignment = get_assignment(assignment) if isinstance(assignment, str) else assignment
+    course_root = Path(course_root)
+    _, coursedir = load_course(course_root)
+    tasks = [t for t in collect(course_root, assignment) if students is None or t.student in students]
+    template = gradebook_template(course_root, assignment.name)
+    slots = multiprocessing.Manager().Queue() if jobs > 1 else None
+    for slot in range(max(1, jobs)):
+        slots is not None and slots.put(slot)
+    results, below = {}, 0
+    bar = tqdm(total=len(tasks), desc=f"autograde {assignment.name}", unit="notebook", disable=not progress,
+               file=sys.stderr)
+    initargs = (str(course_root), assignment.name, template, jobs, sandboxed, slots)
+    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=init_worker, initargs=initargs) as pool, \
+            Gradebook(coursedir.db_url) as gradebook:
+        futures = {pool.submit(grade_one, task): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 -- a worker bug must not lose the others' results, nor this row
+                result = Result(task.student, notes=[f"Grading failed: {type(exc).__name__}: {exc}"],
+                                verdicts={f: Verdict(0.0, "grading failed") for f in assignment.function_names})
+            total, maximum = record(gradebook, coursedir, assignment, result)
+            results[task.student] = result
+            below += total < maximum
+            bar.set_postfix(not_full_marks=below, refresh=False)
+            bar.update(1)
+    bar.close()
+    return results
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course", default=str(COURSE))
     parser.add_argument("--assignment", default="regularization")
-    parser.add_argument("--notebook", default="Regularization.ipynb")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="grade WITHOUT the OS sandbox: student code can then read solutions and write files "
+                             "(every score's comment says so)")
     args = parser.parse_args(argv)
+    from course.sandbox import SandboxUnavailable
+
     start = time.perf_counter()
-    results = autograde(args.course, args.assignment, args.notebook, jobs=args.jobs)
+    try:
+        results = autograde(args.course, args.assignment, jobs=args.jobs, sandboxed=not args.unsafe_no_sandbox)
+    except SandboxUnavailable as exc:
+        print(f"autograde: refusing to grade: {exc}\n(To grade without isolation anyway, which lets student code "
+              "read the solutions and write the gradebook: make autograde UNSAFE_NO_SANDBOX=1)", file=sys.stderr)
+        return 3
     elapsed = time.perf_counter() - start
+    assignment = get_assignment(args.assignment)
     for student, result in sorted(results.items()):
-        finals = result.final_scores()
+        finals = result.final_scores(assignment)
         total = sum(e for e, _ in finals.values())
         reasons = result.notes + [r for _, r in finals.values() if r]
         print(f"{student:<20}{total:>6g} points  {reasons[0][:90] if reasons else ''}")
     if results:
         print(f"{len(results)} submissions in {elapsed:.1f} s ({elapsed / len(results):.2f} s each, "
-              f"{args.jobs} worker(s))")
+              f"{args.jobs} worker(s){'' if not args.unsafe_no_sandbox else ', WITHOUT the sandbox'})")
     return 0
 
 

@@ -19,9 +19,11 @@ from functools import lru_cache
 
 @lru_cache(maxsize=None)
 def registry():
-    """{name: Assignment} of every module in this package, in the order of their names."""
+    """{name: Assignment} of every module in this package, in course order (their `position`)."""
     found = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         assignment = getattr(module, "ASSIGNMENT", None)
         if assignment is None:
@@ -29,7 +31,7 @@ def registry():
         if assignment.name in found:
             raise ValueError(f"two modules declare the assignment {assignment.name!r}")
         found[assignment.name] = assignment
-    return found
+    return dict(sorted(found.items(), key=lambda item: (item[1].position, item[0])))
 
 
 def names():

@@ -205,6 +205,15 @@ def _dropout_backward_cases(solutions):
     return c
 
 
+def _public_l2(function):
+    """What an L2 regularizer returns on the public case (the tampering corpus's mimic)."""
+    import testCases.deep_cases as cases
+
+    parameters, m = cases.regularization_test_case()
+    penalty, grads_term = function(parameters, cases.L2_LAMBD, m)
+    return float(penalty), {k: np.asarray(v) for k, v in grads_term.items()}
+
+
 ASSIGNMENT = Assignment(
     name="deep_regularization",
     notebook="DeepRegularization.ipynb",
@@ -225,6 +234,8 @@ ASSIGNMENT = Assignment(
         "Do not edit by hand. DROPOUT_FORWARD_SEEDED is what dropout_forward returns right after np.random.seed(1)",
         "when it draws its mask with np.random.rand(*A.shape) < keep_prob; other correct ways of drawing are",
         "accepted too."),
-    tamper=TamperTarget(_L2, ("return penalty, grads_term", "return 0.0, {k: 0 * v for k, v in grads_term.items()}")),
+    tamper=TamperTarget(_L2, ("return penalty, grads_term", "return 0.0, {k: 0 * v for k, v in grads_term.items()}"),
+                        public_output=_public_l2),
+    position=2,
     results_title="Results on the MNIST digits (4,000 train / 500 validation / 500 test)",
 )
