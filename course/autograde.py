@@ -158,8 +158,7 @@ def run_nbgrader_autograde(task, result):
             if _WORKER["sandboxed"]:
                 from course.sandbox import sandboxed_kernels
 
-                with sandboxed_kernels(api.config, files={assignment.notebook: task.data}, slot=_WORKER["slot"],
-                                       workdir=Path(tmp)):
+                with sandboxed_kernels(api.config, files={assignment.notebook: task.data}, slot=_WORKER["slot"]):
                     outcome = api.autograde(assignment.name, task.student, force=True, create=True)
             else:
                 outcome = api.autograde(assignment.name, task.student, force=True, create=True)
