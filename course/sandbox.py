@@ -56,10 +56,10 @@ STUDENT_PACKAGES = ("reg_utils", "testCases")
 #: matplotlib's font search prints an error on stderr (a graded cell with stderr output scores 0), the loader's
 #: cache and the time zone.
 ETC_PATHS = ("/etc/fonts", "/etc/ld.so.cache", "/etc/localtime")
-#: Variables a sandboxed kernel takes from the grader's environment (nbgrader sets NBGRADER_EXECUTION while it
-#: autogrades; the autograde workers set the thread counts). Nothing else of that environment gets in.
-KERNEL_PASS_ENV = ("NBGRADER_EXECUTION", "MPLBACKEND", "PYTHONHASHSEED",
-                   "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: Variables every sandbox takes from the grader's environment, by name or by prefix (ending in "_"): thread
+#: counts and the machine's BLAS tuning (OPENBLAS_CORETYPE can make OpenBLAS twice as fast), the flag nbgrader
+#: sets while it autogrades, the matplotlib backend and the hash seed. Nothing else of that environment gets in.
+PASS_ENV = ("OMP_", "OPENBLAS_", "MKL_", "NBGRADER_EXECUTION", "MPLBACKEND", "PYTHONHASHSEED")
 
 _MiB = 1024 ** 2
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -148,6 +148,12 @@ def _root_links():
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
     return args
+
+
+def _passed_env():
+    """The PASS_ENV variables of this process's environment."""
+    return {key: value for key, value in os.environ.items()
+            if any(key.startswith(p) if p.endswith("_") else key == p for p in PASS_ENV)}
 
 
 def _environment(extra):
@@ -445,7 +451,7 @@ def run_sandboxed(argv, *, files=None, collect=(), limits=None, slot=0, env=None
     collect -- names relative to /scratch of the files to bring back once the command has exited
     limits -- Limits (default Limits())
     slot -- the grading slot (0 <= slot < MAX_SLOTS): sandboxes of one slot share a host uid and its process quota
-    env -- {name: value} added to the minimal environment (e.g. {"OMP_NUM_THREADS": "1"})
+    env -- {name: value} added to the minimal environment and PASS_ENV (e.g. {"OMP_NUM_THREADS": "1"})
     timeout -- seconds of wall-clock time; then the sandbox is killed and subprocess.TimeoutExpired raised
 
     Returns:
@@ -478,7 +484,7 @@ def _run(argv, *, files=None, collect=(), limits=None, slot=0, env=None, timeout
             outbox, outbox_w = os.pipe()
             fds.append(outbox_w)
             command = [sys.executable, "-I", "-S", "-c", _COLLECTOR, str(outbox_w), json.dumps(collect), "--", *argv]
-        plan = _plan(command, limits=limits, slot=slot, env=env, files=copies,
+        plan = _plan(command, limits=limits, slot=slot, env={**_passed_env(), **(env or {})}, files=copies,
                      readonly_files=[(os.path.join(_PACKAGE_DIR, "clean_run.py"), CLEAN_RUN)])
         proc = subprocess.Popen([sys.executable, "-I", "-m", "course.sandbox", "launch", json.dumps(plan)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -587,7 +593,7 @@ def sandboxed_kernels(config, *, files=None, slot=0, limits=None, env=None):
     files -- {name relative to /scratch: bytes}, e.g. {"Regularization.ipynb": notebook bytes}: each kernel
              started finds a fresh copy in its working directory
     slot, limits -- as for run_sandboxed
-    env -- {name: value} for the kernel's environment, besides KERNEL_PASS_ENV taken from the grader's
+    env -- {name: value} for the kernel's environment, besides PASS_ENV taken from the grader's
 
     Yields:
     KernelSandbox
@@ -688,7 +694,7 @@ def _kernel_cli(args):
     prefix = connection["ip"]
     if connection.get("transport") != "ipc" or os.path.dirname(prefix) != channel_dir:
         raise SystemExit(f"the connection file must use the ipc transport in {channel_dir}, not {prefix!r}")
-    env = {key: os.environ[key] for key in KERNEL_PASS_ENV if key in os.environ}
+    env = _passed_env()
     # The kernel's parent is the sandbox's init, pid 1: ipykernel then polls no parent, and prints no banner
     # ("Ctrl-C will not work") to the grader's terminal, as it would without a parent.
     env["JPY_PARENT_PID"] = "1"

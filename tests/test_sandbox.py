@@ -270,10 +270,16 @@ def test_a_background_process_dies_with_the_sandbox():
 
 
 def test_a_timeout_kills_the_sandbox():
+    marker = f"30.{uuid.uuid4().int % 10 ** 9}"
     start = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
-        run_sandboxed(["sleep", "30"], timeout=1)
+        run_sandboxed(["sleep", marker], timeout=1)
     assert time.monotonic() - start < 5
+    for _ in range(50):
+        if not _processes_with(marker):
+            break
+        time.sleep(0.05)
+    assert _processes_with(marker) == {}
 
 
 def test_the_verification_runner_reads_spec_and_inputs_and_returns_outputs():
@@ -407,3 +413,34 @@ def _npz(**arrays):
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
+
+
+def test_nbgrader_autograde_runs_its_kernel_in_the_sandbox(tmp_path, monkeypatch):
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    check = nbformat.v4.new_code_cell(
+        f"import os\nassert os.getuid() == {sandbox.SANDBOX_UID}\nassert not os.path.exists({str(ROOT)!r} + '/course')")
+    check.metadata.nbgrader = {"grade": True, "solution": False, "locked": True, "grade_id": "in_sandbox",
+                               "points": 1, "schema_version": 3}
+    nb.cells = [check]
+    (tmp_path / "source" / "ps1").mkdir(parents=True)
+    nbformat.write(nb, tmp_path / "source" / "ps1" / "ps1.ipynb")
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    config.CourseDirectory.db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    assert api.generate_assignment("ps1", force=True)["success"]
+    submitted = tmp_path / "submitted" / "student" / "ps1"
+    submitted.mkdir(parents=True)
+    notebook = (tmp_path / "release" / "ps1" / "ps1.ipynb").read_bytes()
+    (submitted / "ps1.ipynb").write_bytes(notebook)
+    with sandboxed_kernels(api.config, files={"ps1.ipynb": notebook}, slot=2):
+        outcome = api.autograde("ps1", "student", force=True, create=True)
+    assert outcome["success"], outcome.get("error")
+    with Gradebook(config.CourseDirectory.db_url) as gb:
+        assert gb.find_submission("ps1", "student").score == 1
