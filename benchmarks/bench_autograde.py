@@ -1,10 +1,13 @@
-"""Benchmark: seconds per submission when autograding a class of 40, with 1 and 2 workers, against the floor.
+"""Benchmark: seconds per submission when autograding a class, with 1 and 2 workers, with the OS sandbox and
+without it (the opt-out), against the floor.
 
 The floor is what nbgrader itself needs for a trivial one-cell notebook (start a kernel, run one cell, record one
 grade), measured in the same run through the same in-process nbgrader API the workers use. The class mixes the
-reference solution, the untouched release, every catalogued mistake and the correct alternatives.
+reference solution, the untouched release, every catalogued mistake and the correct alternatives of one assignment
+of the registry.
 
-Usage: .venv/bin/python benchmarks/bench_autograde.py [--students 40]
+Usage: .venv/bin/python benchmarks/bench_autograde.py [--students 40] [--assignment regularization] [--quick]
+(--quick: 4 students, 1 and 2 workers with the sandbox only, 2 floor repeats: a smoke run of a minute or two)
 """
 
 import argparse
@@ -20,29 +23,31 @@ from nbformat.v4 import new_code_cell, new_notebook
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import os  # noqa: E402
+
+from course.assignments import get_assignment  # noqa: E402
 from course.autograde import autograde  # noqa: E402
-from course.classroom import demo_class, every_mistake_class  # noqa: E402
-from course.grading import copy_course, make_submission, run_nbgrader, submit  # noqa: E402
+from course.classroom import every_mistake_class, reference_and_untouched  # noqa: E402
+from course.nbgrader_course import copy_course, make_submission, nbgrader_env, run_nbgrader, submit  # noqa: E402
 
 
-def build_class(course, n):
+def build_class(course, assignment, n):
     """Submit n students to a fresh copy of the course, cycling through typical submissions."""
-    pool = demo_class(attempts=False) + every_mistake_class()
-    release = course / "release" / "regularization" / "Regularization.ipynb"
+    pool = reference_and_untouched(assignment) + every_mistake_class(assignment)
     for i in range(n):
         template = pool[i % len(pool)]
-        submit(course, f"s{i:02d}-{template.student}", "regularization", "Regularization.ipynb",
-               make_submission(release, template.answers()))
+        submit(course, f"s{i:02d}-{template.student}", assignment.name, assignment.notebook,
+               make_submission(assignment.release_path, template.answers(assignment)))
 
 
-def grade(n, jobs):
+def grade(assignment, n, jobs, sandboxed):
     """Seconds per submission for a class of n with the given number of workers."""
     with tempfile.TemporaryDirectory() as tmp:
-        course = copy_course(Path(tmp) / "course", assignments=["regularization"])
-        run_nbgrader(course, "generate_assignment", "regularization", "--force")
-        build_class(course, n)
+        course = copy_course(Path(tmp) / "course", assignment.course, assignments=[assignment.name])
+        run_nbgrader(course, "generate_assignment", assignment.name, "--force")
+        build_class(course, assignment, n)
         start = time.perf_counter()
-        results = autograde(course, jobs=jobs, progress=False)
+        results = autograde(course, assignment, jobs=jobs, progress=False, sandboxed=sandboxed)
         elapsed = time.perf_counter() - start
         assert len(results) == n
     return elapsed / n
@@ -81,15 +86,24 @@ def floor(repeats=5):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--assignment", default="regularization")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
     args = parser.parse_args()
-    floor_s = floor()
-    one = grade(args.students, 1)
-    two = grade(args.students, 2)
-    print(f"class of {args.students} submissions (Regularization assignment, {sys.platform}, 2 cores)")
-    print(f"  floor: nbgrader on a trivial one-cell notebook   {floor_s:6.2f} s per submission")
-    print(f"  autograde + verification, 1 worker            {one:6.2f} s per submission  ({one / floor_s:4.1f}x floor)")
-    print(f"  autograde + verification, 2 workers           {two:6.2f} s per submission  ({two / floor_s:4.1f}x floor)")
-    print(f"  speed-up from the second worker               {one / two:6.2f}x")
+    # nbgrader runs `alembic` and kernels run `python` from PATH: the venv's bin/ first, as the Makefile does.
+    os.environ["PATH"] = nbgrader_env()["PATH"]
+    assignment = get_assignment(args.assignment)
+    students = 4 if args.quick else args.students
+    floor_s = floor(repeats=2 if args.quick else 5)
+    print(f"class of {students} submissions ({assignment.name}, {sys.platform}, {os.cpu_count()} cores)")
+    print(f"  floor: nbgrader on a trivial one-cell notebook     {floor_s:6.2f} s per submission")
+    modes = [(True, "sandbox")] + ([] if args.quick else [(False, "UNSAFE opt-out, no sandbox")])
+    for sandboxed, label in modes:
+        one = grade(assignment, students, 1, sandboxed)
+        two = grade(assignment, students, 2, sandboxed)
+        print(f"  {label}:")
+        print(f"    autograde + verification, 1 worker     {one:6.2f} s per submission  ({one / floor_s:4.1f}x floor)")
+        print(f"    autograde + verification, 2 workers    {two:6.2f} s per submission  ({two / floor_s:4.1f}x floor)")
+        print(f"    speed-up from the second worker        {one / two:6.2f}x")
 
 
 if __name__ == "__main__":
