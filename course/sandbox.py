@@ -81,7 +81,7 @@ class Limits:
     file_size -- bytes of the largest file a process may write (RLIMIT_FSIZE)
     scratch_size -- bytes of the /scratch tmpfs
     tmp_size -- bytes of each of the /tmp and /dev/shm tmpfs
-    output_size -- bytes the caller reads back of each of stdout, stderr and the collected files
+    output_size -- bytes the caller reads back of stdout, of stderr, and of the collected files together
     """
 
     cpu_seconds: int = 120
@@ -357,8 +357,8 @@ def _launch_cli(plan_json):
 
 class SandboxResult(subprocess.CompletedProcess):
     """A finished sandboxed command: args, returncode, stdout, stderr (bytes, each cut at Limits.output_size),
-    and files {name: bytes}, the collected files the command left in /scratch (absent when missing or not a
-    regular file). returncode is the command's exit status, 128 + N when signal N killed it."""
+    and files {name: bytes}, the collected files the command left in /scratch (absent when missing, not a regular
+    file, or beyond Limits.output_size). returncode is the command's exit status, 128 + N when signal N killed it."""
 
     def __init__(self, args, returncode, stdout, stderr, files):
         super().__init__(args, returncode, stdout, stderr)
@@ -416,7 +416,7 @@ def _memfd(name, data):
     return fd
 
 
-def _read_all(proc, streams, cap, deadline):
+def _read_all(streams, cap, deadline):
     """Read every stream until EOF or the deadline (time.monotonic); keep at most cap bytes of each."""
     import selectors
     import time
@@ -472,31 +472,12 @@ def _run(argv, *, files=None, collect=(), limits=None, slot=0, env=None, timeout
     for name in collect:
         _scratch_destination(name)
     deadline = None if timeout is None else time.monotonic() + timeout
-    fds, outbox = [], None
-    try:
-        copies = []
-        for name, data in (files or {}).items():
-            dest = _scratch_destination(name)
-            fds.append(_memfd(name.replace("/", "_"), bytes(data)))
-            copies.append((fds[-1], dest))
-        command = argv
-        if collect:
-            outbox, outbox_w = os.pipe()
-            fds.append(outbox_w)
-            command = [sys.executable, "-I", "-S", "-c", _COLLECTOR, str(outbox_w), json.dumps(collect), "--", *argv]
-        plan = _plan(command, limits=limits, slot=slot, env={**_passed_env(), **(env or {})}, files=copies,
-                     readonly_files=[(os.path.join(_PACKAGE_DIR, "clean_run.py"), CLEAN_RUN)])
-        proc = subprocess.Popen([sys.executable, "-I", "-m", "course.sandbox", "launch", json.dumps(plan)],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                pass_fds=fds, cwd="/", env={"PATH": "/usr/bin:/bin"})
-    finally:
-        for fd in fds:
-            os.close(fd)
+    proc, outbox = _start(argv, files or {}, collect, limits, slot, {**_passed_env(), **(env or {})})
     streams = {"stdout": proc.stdout, "stderr": proc.stderr}
     if outbox is not None:
         streams["outbox"] = os.fdopen(outbox, "rb")
     try:
-        chunks, timed_out = _read_all(proc, streams, limits.output_size, deadline)
+        chunks, timed_out = _read_all(streams, limits.output_size, deadline)
         if timed_out:
             proc.kill()  # bwrap: --die-with-parent takes the whole sandbox with it
         proc.wait()
@@ -511,6 +492,35 @@ def _run(argv, *, files=None, collect=(), limits=None, slot=0, env=None, timeout
         raise subprocess.TimeoutExpired(argv, timeout, output=stdout, stderr=stderr)
     collected = _parse_outbox(b"".join(chunks.get("outbox", [])), set(collect))
     return SandboxResult(argv, proc.returncode, stdout, stderr, collected)
+
+
+def _start(argv, files, collect, limits, slot, env):
+    """Start the launcher of one sandbox; return (its Popen, the read end of the outbox pipe or None)."""
+    fds, outbox = [], None
+    try:
+        copies = []
+        for name, data in files.items():
+            dest = _scratch_destination(name)
+            fds.append(_memfd(name.replace("/", "_"), bytes(data)))
+            copies.append((fds[-1], dest))
+        command = argv
+        if collect:
+            outbox, outbox_w = os.pipe()
+            fds.append(outbox_w)
+            command = [sys.executable, "-I", "-S", "-c", _COLLECTOR, str(outbox_w), json.dumps(collect), "--", *argv]
+        plan = _plan(command, limits=limits, slot=slot, env=env, files=copies,
+                     readonly_files=[(os.path.join(_PACKAGE_DIR, "clean_run.py"), CLEAN_RUN)])
+        proc = subprocess.Popen([sys.executable, "-I", "-m", "course.sandbox", "launch", json.dumps(plan)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                pass_fds=fds, cwd="/", env={"PATH": "/usr/bin:/bin"})
+    except BaseException:
+        if outbox is not None:
+            os.close(outbox)
+        raise
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return proc, outbox
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -580,9 +590,6 @@ class KernelSandbox:
     channel_dir: str     # the kernels' IPC sockets are reached here (links into the sandbox)
 
 
-_ENV_LOCK = threading.Lock()
-
-
 @contextlib.contextmanager
 def sandboxed_kernels(config, *, files=None, slot=0, limits=None, env=None):
     """Make the kernels nbgrader (or any nbclient NotebookClient) starts with this config run in a sandbox.
@@ -590,8 +597,8 @@ def sandboxed_kernels(config, *, files=None, slot=0, limits=None, env=None):
     Arguments:
     config -- the traitlets Config the NbGraderAPI (or NotebookClient) is built with; changed in place for the
               duration: NotebookClient.kernel_name names a kernelspec made here, KernelManager.transport is "ipc"
-    files -- {name relative to /scratch: bytes}, e.g. {"Regularization.ipynb": notebook bytes}: each kernel
-             started finds a fresh copy in its working directory
+    files -- {plain file name: bytes}, e.g. {notebook name: the submitted notebook's bytes}: every kernel started
+             finds a fresh copy of each in its working directory, /scratch
     slot, limits -- as for run_sandboxed
     env -- {name: value} for the kernel's environment, besides PASS_ENV taken from the grader's
 
@@ -602,67 +609,102 @@ def sandboxed_kernels(config, *, files=None, slot=0, limits=None, env=None):
     entry, so contexts in parallel threads each find their own kernel). A kernel name nobody else has means that
     a kernel that cannot be found fails to start instead of starting unsandboxed.
     """
-    import secrets
-    import tempfile
-
     ensure_available()
     limits = limits or Limits()
     _host_identity(slot)
     _environment(env)
-    kernel_name = f"course-sandbox-{slot}-{secrets.token_hex(4)}"
-    folder = tempfile.mkdtemp(prefix="course-sandbox-")
-    channel_dir = os.path.join(folder, "channels")
-    # Unix socket paths are at most 107 bytes: ".../kernel-12345" must fit.
-    if len(channel_dir) > 80:
-        shutil.rmtree(folder)
-        folder = tempfile.mkdtemp(prefix="course-sandbox-", dir="/tmp")
-        channel_dir = os.path.join(folder, "channels")
+    folder = _new_kernel_folder()
     try:
-        os.mkdir(channel_dir, 0o700)
-        files_dir = os.path.join(folder, "files")
-        os.mkdir(files_dir, 0o700)
-        for name, data in (files or {}).items():
-            _scratch_destination(name)
-            if "/" in name:
-                raise ValueError(f"kernel files are plain names in the scratch folder, got {name!r}")
-            with open(os.path.join(files_dir, name), "xb") as f:
-                f.write(bytes(data))
-        spec_dir = os.path.join(folder, "kernels", kernel_name)
-        os.makedirs(spec_dir)
-        launcher = [sys.executable, "-I", "-m", "course.sandbox", "kernel", "--slot", str(slot),
-                    "--channel-dir", channel_dir, "--files-dir", files_dir, "--bwrap", BWRAP,
-                    "--limits", json.dumps(dataclasses.asdict(limits))]
-        for key, value in _environment(env).items():
-            if key in (env or {}):
-                launcher += ["--env", f"{key}={value}"]
-        kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-        with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
-            json.dump({"argv": launcher + ["--"] + kernel, "display_name": "Python 3 (sandboxed)",
-                       "language": "python", "interrupt_mode": "message", "metadata": {"debugger": False}}, f,
-                      indent=1)
-        with _ENV_LOCK:
-            old = os.environ.get("JUPYTER_PATH")
-            os.environ["JUPYTER_PATH"] = os.pathsep.join([folder] + ([old] if old else []))
-        saved = {section: {k: config[section][k] for k in keys if section in config and k in config[section]}
-                 for section, keys in (("NotebookClient", ("kernel_name",)), ("KernelManager", ("transport", "ip")))}
-        config.NotebookClient.kernel_name = kernel_name
-        config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = os.path.join(channel_dir, "kernel")
-        try:
-            yield KernelSandbox(kernel_name, folder, channel_dir)
-        finally:
-            for section, keys in (("NotebookClient", ("kernel_name",)), ("KernelManager", ("transport", "ip"))):
-                for key in keys:
-                    config[section].pop(key, None)
-                config[section].update(saved[section])
-            with _ENV_LOCK:
-                entries = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != folder]
-                if entries:
-                    os.environ["JUPYTER_PATH"] = os.pathsep.join(entries)
-                else:
-                    os.environ.pop("JUPYTER_PATH", None)
+        kernels = _write_kernelspec(folder, files=files or {}, slot=slot, limits=limits, env=env or {})
+        with _on_jupyter_path(folder), _kernel_config(config, kernels):
+            yield kernels
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _new_kernel_folder():
+    """A new private folder for one sandboxed_kernels context, short enough for the kernels' socket paths."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="course-sandbox-")
+    # A Unix socket path has at most 107 bytes: FOLDER/channels/kernel-12345 must fit.
+    if len(folder) > 70:
+        os.rmdir(folder)
+        folder = tempfile.mkdtemp(prefix="course-sandbox-", dir="/tmp")
+    return folder
+
+
+def _write_kernelspec(folder, *, files, slot, limits, env):
+    """Write the scratch files and a kernelspec whose command is this module's kernel launcher."""
+    import secrets
+
+    kernels = KernelSandbox(f"course-sandbox-{slot}-{secrets.token_hex(4)}", folder,
+                            os.path.join(folder, "channels"))
+    files_dir = os.path.join(folder, "files")
+    spec_dir = os.path.join(folder, "kernels", kernels.kernel_name)
+    os.mkdir(kernels.channel_dir, 0o700)
+    os.mkdir(files_dir, 0o700)
+    os.makedirs(spec_dir)
+    for name, data in files.items():
+        if "/" in _scratch_destination(name)[len(SCRATCH) + 1:]:
+            raise ValueError(f"kernel files are plain names in the scratch folder, got {name!r}")
+        with open(os.path.join(files_dir, name), "xb") as f:
+            f.write(bytes(data))
+    # -I: the launcher runs as the grader, in the submission's folder; nothing there may shadow a module it imports.
+    launcher = [sys.executable, "-I", "-m", "course.sandbox", "kernel", "--slot", str(slot),
+                "--channel-dir", kernels.channel_dir, "--files-dir", files_dir, "--bwrap", BWRAP,
+                "--limits", json.dumps(dataclasses.asdict(limits))]
+    launcher += [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    # interrupt_mode "message": bwrap's --new-session keeps signals from the grader's terminal session away, and
+    # nbgrader interrupts a cell that runs too long; the kernel then interrupts itself.
+    spec = {"argv": launcher + ["--"] + kernel, "display_name": "Python 3 (sandboxed)", "language": "python",
+            "interrupt_mode": "message", "metadata": {"debugger": False}}
+    with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
+        json.dump(spec, f, indent=1)
+    return kernels
+
+
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _on_jupyter_path(folder):
+    """folder first on JUPYTER_PATH for the duration (jupyter_client's KernelSpecManager reads no config)."""
+    with _ENV_LOCK:
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([folder] + ([old] if old else []))
+    try:
+        yield
+    finally:
+        with _ENV_LOCK:
+            entries = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != folder]
+            if entries:
+                os.environ["JUPYTER_PATH"] = os.pathsep.join(entries)
+            else:
+                os.environ.pop("JUPYTER_PATH", None)
+
+
+@contextlib.contextmanager
+def _kernel_config(config, kernels):
+    """The config's kernel name and kernel manager transport set for the sandboxed kernels, then restored.
+
+    nbgrader's Execute preprocessor is a NotebookClient built from the converter's config, which is NbGraderAPI's;
+    NotebookClient builds its (Async)KernelManager with config=self.config, so both settings reach it.
+    """
+    settings = {("NotebookClient", "kernel_name"): kernels.kernel_name, ("KernelManager", "transport"): "ipc",
+                ("KernelManager", "ip"): os.path.join(kernels.channel_dir, "kernel")}
+    saved = {(section, key): config[section][key] for section, key in settings
+             if section in config and key in config[section]}
+    for (section, key), value in settings.items():
+        config[section][key] = value
+    try:
+        yield
+    finally:
+        for section, key in settings:
+            config[section].pop(key, None)
+        for (section, key), value in saved.items():
+            config[section][key] = value
 
 
 def _kernel_cli(args):
@@ -672,66 +714,18 @@ def _kernel_cli(args):
     files into a new sandbox, starts the kernel there, links the kernel's sockets into the channel folder, and
     stays until the sandbox ends (or the grader does).
     """
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m course.sandbox kernel")
-    parser.add_argument("--slot", type=int, default=0)
-    parser.add_argument("--channel-dir", required=True)
-    parser.add_argument("--files-dir")
-    parser.add_argument("--bwrap")
-    parser.add_argument("--limits", default="{}")
-    parser.add_argument("--env", action="append", default=[])
-    parser.add_argument("kernel", nargs=argparse.REMAINDER)
-    options = parser.parse_args(args)
+    options = _kernel_options(args)
     global BWRAP
     BWRAP = options.bwrap or BWRAP
-    kernel = options.kernel[1:] if options.kernel[:1] == ["--"] else options.kernel
-    channel_dir = os.path.abspath(options.channel_dir)
-    connection_file = kernel[kernel.index("-f") + 1]
-    with open(connection_file, "rb") as f:
-        connection_bytes = f.read()
-    connection = json.loads(connection_bytes)
-    prefix = connection["ip"]
-    if connection.get("transport") != "ipc" or os.path.dirname(prefix) != channel_dir:
-        raise SystemExit(f"the connection file must use the ipc transport in {channel_dir}, not {prefix!r}")
-    env = _passed_env()
-    # The kernel's parent is the sandbox's init, pid 1: ipykernel then polls no parent, and prints no banner
-    # ("Ctrl-C will not work") to the grader's terminal, as it would without a parent.
-    env["JPY_PARENT_PID"] = "1"
-    env.update(item.split("=", 1) for item in options.env)
-    fds = [_memfd("connection", connection_bytes)]
-    copies = [(fds[0], os.path.abspath(connection_file))]
-    for name in sorted(os.listdir(options.files_dir)) if options.files_dir else []:
-        fd = os.open(os.path.join(options.files_dir, name), os.O_RDONLY | os.O_NOFOLLOW)
-        fds.append(fd)
-        copies.append((fd, _scratch_destination(name)))
-    info_r, info_w = os.pipe()
-    fds.append(info_w)
-    plan = _plan(kernel, limits=Limits(**json.loads(options.limits)), slot=options.slot, env=env, files=copies,
-                 tmpfs=[(channel_dir, _CHANNEL_TMPFS_BYTES)], info_fd=info_w)
+    connection, plan, fds, info_r = _kernel_plan(options)
     parent = os.getppid()
-    command = plan["command"]
     # This launcher is single-threaded: a preexec_fn is safe here.
-    proc = subprocess.Popen(command, pass_fds=fds, env={}, cwd="/", preexec_fn=lambda: _enter(plan))
+    proc = subprocess.Popen(plan["command"], pass_fds=fds, env={}, cwd="/", preexec_fn=lambda: _enter(plan))
     for fd in fds:
         os.close(fd)
-    info = b""
-    with os.fdopen(info_r, "rb") as stream:
-        while True:  # bwrap writes {"child-pid": ...} once the sandbox exists, and keeps the pipe open
-            chunk = stream.read1(4096)
-            info += chunk
-            with contextlib.suppress(ValueError):
-                child = json.loads(info)["child-pid"]
-                break
-            if not chunk:
-                child = None
-                break
+    child = _sandbox_pid(info_r)
     if child is not None:
-        for name in ("shell", "iopub", "stdin", "control", "hb"):
-            link = f"{prefix}-{connection[name + '_port']}"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(link)
-            os.symlink(f"/proc/{child}/root{link}", link)
+        _link_sockets(connection, child)
     import select
 
     exited = select.poll()
@@ -739,8 +733,80 @@ def _kernel_cli(args):
     while not exited.poll(1000):
         if os.getppid() != parent:  # the grader is gone: so is its kernel
             proc.kill()
-    proc.wait()
-    return proc.returncode
+    return proc.wait()
+
+
+def _kernel_options(args):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m course.sandbox kernel")
+    parser.add_argument("--slot", type=int, default=0)
+    parser.add_argument("--channel-dir", required=True)
+    parser.add_argument("--files-dir")
+    parser.add_argument("--bwrap")
+    parser.add_argument("--limits", default="{}", help="Limits fields as JSON")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("kernel", nargs=argparse.REMAINDER, help="-- and the kernel's command (with -f FILE)")
+    options = parser.parse_args(args)
+    options.kernel = options.kernel[1:] if options.kernel[:1] == ["--"] else options.kernel
+    if "-f" not in options.kernel[:-1]:
+        parser.error("the kernel's command must give its connection file with -f FILE")
+    return options
+
+
+def _kernel_plan(options):
+    """(connection info, plan, fds to pass, read end of bwrap's info pipe) for one sandboxed kernel."""
+    channel_dir = os.path.abspath(options.channel_dir)
+    connection_file = os.path.abspath(options.kernel[options.kernel.index("-f") + 1])
+    with open(connection_file, "rb") as f:
+        connection_bytes = f.read()
+    connection = json.loads(connection_bytes)
+    if connection.get("transport") != "ipc" or os.path.dirname(connection.get("ip", "")) != channel_dir:
+        raise SystemExit(f"the connection file must use the ipc transport in {channel_dir}, "
+                         f"not {connection.get('transport')}://{connection.get('ip')}")
+    env = _passed_env()
+    # The kernel's parent is the sandbox's init, pid 1: ipykernel then polls no parent, and prints no banner
+    # ("Ctrl-C will not work") to the grader's terminal, as it would without a parent.
+    env["JPY_PARENT_PID"] = "1"
+    env.update(item.split("=", 1) for item in options.env)
+    # The kernel reads its own copy of the connection file (the grader's is private to the grader).
+    fds = [_memfd("connection", connection_bytes)]
+    copies = [(fds[0], connection_file)]
+    for name in sorted(os.listdir(options.files_dir)) if options.files_dir else []:
+        fds.append(os.open(os.path.join(options.files_dir, name), os.O_RDONLY | os.O_NOFOLLOW))
+        copies.append((fds[-1], _scratch_destination(name)))
+    info_r, info_w = os.pipe()
+    fds.append(info_w)
+    # Inside, the channel folder is a small tmpfs of the sandbox's own, where the kernel creates its sockets.
+    plan = _plan(options.kernel, limits=Limits(**json.loads(options.limits)), slot=options.slot, env=env,
+                 files=copies, tmpfs=[(channel_dir, _CHANNEL_TMPFS_BYTES)], info_fd=info_w)
+    return connection, plan, fds, info_r
+
+
+def _sandbox_pid(info_r):
+    """The host pid of the sandbox's init, from bwrap's --info-fd (None if bwrap failed first)."""
+    info = b""
+    with os.fdopen(info_r, "rb") as stream:
+        while True:  # bwrap writes {"child-pid": ...} once the sandbox exists, and keeps the pipe open
+            chunk = stream.read1(4096)
+            info += chunk
+            with contextlib.suppress(ValueError):
+                return json.loads(info)["child-pid"]
+            if not chunk:
+                return None
+
+
+def _link_sockets(connection, child):
+    """Link each channel's socket path, in the grader's channel folder, to the socket inside the sandbox.
+
+    The kernel binds ipc://IP-PORT in its own tmpfs; jupyter_client connects to the same path here, and the link
+    takes it through /proc/CHILD/root into the sandbox (ZeroMQ retries until the kernel has bound).
+    """
+    for name in ("shell", "iopub", "stdin", "control", "hb"):
+        path = f"{connection['ip']}-{connection[name + '_port']}"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.symlink(f"/proc/{child}/root{path}", path)
 
 
 def main(argv=None):
