@@ -62,7 +62,8 @@ ETC_PATHS = ("/etc/fonts", "/etc/ld.so.cache", "/etc/localtime")
 PASS_ENV = ("OMP_", "OPENBLAS_", "MKL_", "NBGRADER_EXECUTION", "MPLBACKEND", "PYTHONHASHSEED")
 
 _MiB = 1024 ** 2
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_THIS_FILE = os.path.abspath(__file__)
+_PACKAGE_DIR = os.path.dirname(_THIS_FILE)
 _CHANNEL_TMPFS_BYTES = _MiB  # holds the kernel's five sockets and its connection file
 
 
@@ -139,6 +140,13 @@ def masked_paths(readonly, instructor_folders):
     return sorted({f for f in instructor_folders if f and any(_inside(f, outer) for outer in readonly)})
 
 
+def layout():
+    """{"readonly": folders bound read-only, "masks": folders covered by an empty tmpfs}: what the host shows every
+    sandbox. Computed by the grader (it needs the import system), then handed to the launchers."""
+    readonly = readonly_paths()
+    return {"readonly": readonly, "masks": masked_paths(readonly, [_PACKAGE_DIR, _package_folder("course")])}
+
+
 def _root_links():
     """bwrap arguments for /bin, /lib, /lib64, /sbin: the same symbolic link as on the host, or a read-only bind."""
     args = []
@@ -167,26 +175,25 @@ def _environment(extra):
     return env
 
 
-def _bwrap_command(argv, *, limits, env, files=(), readonly_files=(), tmpfs=(), info_fd=None):
+def _bwrap_command(argv, *, layout, limits, env, files=(), readonly_files=(), tmpfs=(), info_fd=None):
     """The bwrap command line that runs argv in a new sandbox.
 
+    layout -- as layout() returns
     files -- (fd, absolute destination) pairs: bwrap copies each fd's content to a new file in the sandbox
     readonly_files -- (host path, destination) pairs bound read-only
     tmpfs -- (destination, bytes) pairs: extra small tmpfs folders
     """
-    readonly = readonly_paths()
-    masks = masked_paths(readonly, [_PACKAGE_DIR, _package_folder("course")])
     args = [BWRAP, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--hostname", "sandbox",
             "--clearenv"]
     for key, value in _environment(env).items():
         args += ["--setenv", key, value]
-    for path in readonly:
+    for path in layout["readonly"]:
         args += ["--ro-bind", path, path]
     args += _root_links()
     for path in ETC_PATHS:
         args += ["--ro-bind-try", path, path]
-    for path in masks:
+    for path in layout["masks"]:
         args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
     args += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
@@ -277,14 +284,14 @@ def _unreachable(paths):
     return blocked
 
 
-def _plan(argv, *, limits, slot, env, files=(), readonly_files=(), tmpfs=(), info_fd=None):
+def _plan(argv, *, layout, limits, slot, env, files=(), readonly_files=(), tmpfs=(), info_fd=None):
     """Everything the launcher needs to start one sandbox, as JSON-ready data."""
     identity = _host_identity(slot)
-    command = _bwrap_command(argv, limits=limits, env=env, files=files, readonly_files=readonly_files,
-                             tmpfs=tmpfs, info_fd=info_fd)
+    command = _bwrap_command(argv, layout=layout, limits=limits, env=env, files=files,
+                             readonly_files=readonly_files, tmpfs=tmpfs, info_fd=info_fd)
     reach = {}
     if identity is not None:
-        reach = _unreachable(readonly_paths() + [str(source) for source, _ in readonly_files])
+        reach = _unreachable(layout["readonly"] + [str(source) for source, _ in readonly_files])
     return {"command": command, "identity": identity, "rlimits": _rlimits(limits, identity), "reach": reach}
 
 
@@ -345,7 +352,7 @@ def _enter(plan):
 
 
 def _launch_cli(plan_json):
-    """`python -m course.sandbox launch PLAN`: the one-shot launcher; it becomes bwrap."""
+    """`python -I -S course/sandbox.py launch PLAN`: the one-shot launcher; it becomes bwrap."""
     plan = json.loads(plan_json)
     _enter(plan)
     command = plan["command"]
@@ -508,9 +515,11 @@ def _start(argv, files, collect, limits, slot, env):
             outbox, outbox_w = os.pipe()
             fds.append(outbox_w)
             command = [sys.executable, "-I", "-S", "-c", _COLLECTOR, str(outbox_w), json.dumps(collect), "--", *argv]
-        plan = _plan(command, limits=limits, slot=slot, env=env, files=copies,
+        plan = _plan(command, layout=layout(), limits=limits, slot=slot, env=env, files=copies,
                      readonly_files=[(os.path.join(_PACKAGE_DIR, "clean_run.py"), CLEAN_RUN)])
-        proc = subprocess.Popen([sys.executable, "-I", "-m", "course.sandbox", "launch", json.dumps(plan)],
+        # -I -S and this file by path: the launcher needs nothing but the standard library (site's .pth files
+        # would cost more than everything else it does).
+        proc = subprocess.Popen([sys.executable, "-I", "-S", _THIS_FILE, "launch", json.dumps(plan)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 pass_fds=fds, cwd="/", env={"PATH": "/usr/bin:/bin"})
     except BaseException:
@@ -650,10 +659,11 @@ def _write_kernelspec(folder, *, files, slot, limits, env):
             raise ValueError(f"kernel files are plain names in the scratch folder, got {name!r}")
         with open(os.path.join(files_dir, name), "xb") as f:
             f.write(bytes(data))
-    # -I: the launcher runs as the grader, in the submission's folder; nothing there may shadow a module it imports.
-    launcher = [sys.executable, "-I", "-m", "course.sandbox", "kernel", "--slot", str(slot),
+    # -I: the launcher runs as the grader, in the submission's folder; nothing there may shadow a module it imports
+    # (-S: it needs only the standard library, and site's .pth files cost more than everything else it does).
+    launcher = [sys.executable, "-I", "-S", _THIS_FILE, "kernel", "--slot", str(slot),
                 "--channel-dir", kernels.channel_dir, "--files-dir", files_dir, "--bwrap", BWRAP,
-                "--limits", json.dumps(dataclasses.asdict(limits))]
+                "--limits", json.dumps(dataclasses.asdict(limits)), "--layout", json.dumps(layout())]
     launcher += [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     # interrupt_mode "message": bwrap's --new-session keeps signals from the grader's terminal session away, and
@@ -708,7 +718,7 @@ def _kernel_config(config, kernels):
 
 
 def _kernel_cli(args):
-    """`python -m course.sandbox kernel OPTIONS -- KERNEL ARGV`: the launcher a sandboxed kernelspec runs.
+    """`python -I -S course/sandbox.py kernel OPTIONS -- KERNEL ARGV`: the launcher a sandboxed kernelspec runs.
 
     Runs outside the sandbox (trusted, started by jupyter_client): it copies the connection file and the scratch
     files into a new sandbox, starts the kernel there, links the kernel's sockets into the channel folder, and
@@ -745,6 +755,7 @@ def _kernel_options(args):
     parser.add_argument("--files-dir")
     parser.add_argument("--bwrap")
     parser.add_argument("--limits", default="{}", help="Limits fields as JSON")
+    parser.add_argument("--layout", required=True, help="layout() as JSON")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("kernel", nargs=argparse.REMAINDER, help="-- and the kernel's command (with -f FILE)")
     options = parser.parse_args(args)
@@ -778,7 +789,8 @@ def _kernel_plan(options):
     info_r, info_w = os.pipe()
     fds.append(info_w)
     # Inside, the channel folder is a small tmpfs of the sandbox's own, where the kernel creates its sockets.
-    plan = _plan(options.kernel, limits=Limits(**json.loads(options.limits)), slot=options.slot, env=env,
+    plan = _plan(options.kernel, layout=json.loads(options.layout), limits=Limits(**json.loads(options.limits)),
+                 slot=options.slot, env=env,
                  files=copies, tmpfs=[(channel_dir, _CHANNEL_TMPFS_BYTES)], info_fd=info_w)
     return connection, plan, fds, info_r
 
