@@ -193,12 +193,14 @@ def record(gradebook, coursedir, assignment, result):
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices while add_submission builds its rows
         gradebook.update_or_create_student(result.student)
         try:
-            submission = gradebook.find_submission(assignment.name, result.student)
+            submission, created = gradebook.find_submission(assignment.name, result.student), False
         except MissingEntry:
-            submission = gradebook.add_submission(assignment.name, result.student)
+            submission, created = gradebook.add_submission(assignment.name, result.student), True
         for nb in submission.notebooks:
             for grade in nb.grades:
                 grade.auto_score = finals.get(grade.name, (0.0, ""))[0]
+                if created:  # as nbgrader's SaveAutoGrades leaves a fresh autograded cell; later, the instructor's
+                    grade.needs_manual_grade = False
             for comment in nb.comments:
                 comment.auto_comment = _comment_text(assignment, comment.name, finals, result) or None
         gradebook.db.commit()
