@@ -239,6 +239,15 @@ def dropout_forward_test(target):
     passed(f"A_out[0] = {np.array2string(A_out[0], precision=8)}, and the share of kept units is keep_prob")
 
 
+def _another_mask(dA, mask, keep_prob, dA_out):
+    """Whether dA_out is dA / keep_prob under some 0/1 mask other than the given one (a mask drawn anew)."""
+    if not isinstance(dA_out, np.ndarray) or dA_out.shape != dA.shape or not np.all(np.isfinite(dA_out)):
+        return False
+    passed_through = ~np.isclose(dA_out, 0.0) | np.isclose(dA, 0.0)
+    scaled = np.allclose(dA_out[passed_through], dA[passed_through] / keep_prob)
+    return bool(scaled and not np.array_equal(passed_through, mask.astype(bool)))
+
+
 def dropout_backward_test(target):
     """Check dropout_backward with keep_prob = 0.8, with a boolean and with a 0/1 integer mask.
 
@@ -257,5 +266,7 @@ def dropout_backward_test(target):
         known = _mistake(name, "dA_out", dA_out, hint_default)
         if isinstance(dA_out, np.ndarray) and dA_out.shape == dA.shape and np.allclose(dA_out, dA):
             known = {"hint": "apply the forward pass's mask: a dropped unit passes no gradient back."}
+        elif _another_mask(dA, mask, keep_prob, dA_out):
+            known = {"hint": "the backward pass must reuse the forward pass's mask, not draw a new one."}
         check_array(f"dA_out (with a {mask_kind} mask)", dA_out, expected.DROPOUT_BACKWARD, **known)
     passed(f"dA_out[0] = {np.array2string(dA_out[0], precision=8)}")
