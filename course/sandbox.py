@@ -22,8 +22,8 @@ starts outlives it.
 
 How a kernel talks to nbgrader without any network: its ZeroMQ channels use the IPC transport, Unix sockets that
 the kernel creates in a tmpfs of its own sandbox; nbgrader connects to them through symbolic links, in a folder
-only the grader can write to, that point into the sandbox (``/proc/PID/root/...``). The sandbox has no writable
-host path at all.
+only the grader can write to, that point to those very sockets, held open by the kernel's launcher
+(``/proc/LAUNCHER/fd/N``). The sandbox has no writable host path at all.
 """
 
 import contextlib
@@ -734,8 +734,8 @@ def _kernel_cli(args):
     for fd in fds:
         os.close(fd)
     child = _sandbox_pid(info_r)
-    if child is not None:
-        _link_sockets(connection, child)
+    if child is None or not _link_sockets(connection, child, proc):
+        proc.kill()  # the kernel never came up as expected: jupyter_client sees it die
     import select
 
     exited = select.poll()
@@ -808,17 +808,37 @@ def _sandbox_pid(info_r):
                 return None
 
 
-def _link_sockets(connection, child):
-    """Link each channel's socket path, in the grader's channel folder, to the socket inside the sandbox.
+def _link_sockets(connection, child, proc, timeout=120):
+    """Give the grader a path to each of the kernel's sockets that the sandbox cannot redirect; True once done.
 
-    The kernel binds ipc://IP-PORT in its own tmpfs; jupyter_client connects to the same path here, and the link
-    takes it through /proc/CHILD/root into the sandbox (ZeroMQ retries until the kernel has bound).
+    The kernel binds ipc://IP-PORT in its own tmpfs. This launcher opens each socket file there as soon as it
+    exists (O_PATH, without following a link, checking that it is a socket) and keeps it open; IP-PORT in the
+    grader's channel folder becomes a link to /proc/LAUNCHER/fd/N, that very socket. A kernel that later puts a
+    link in its socket's place cannot send the grader's connections (ZeroMQ reconnects by path) anywhere else.
+    Until the links exist nothing reaches the kernel (ZeroMQ retries), so no student code runs before.
     """
-    for name in ("shell", "iopub", "stdin", "control", "hb"):
-        path = f"{connection['ip']}-{connection[name + '_port']}"
+    import time
+
+    paths = [f"{connection['ip']}-{connection[name + '_port']}" for name in ("shell", "iopub", "stdin", "control",
+                                                                                "hb")]
+    pinned = {}
+    deadline = time.monotonic() + timeout
+    while len(pinned) < len(paths) and proc.poll() is None and time.monotonic() < deadline:
+        for path in (p for p in paths if p not in pinned):
+            with contextlib.suppress(FileNotFoundError):
+                fd = os.open(f"/proc/{child}/root{path}", os.O_PATH | os.O_NOFOLLOW)
+                if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    os.close(fd)
+                    return False
+                pinned[path] = fd
+        time.sleep(0.01)
+    if len(pinned) < len(paths):
+        return False
+    for path, fd in pinned.items():
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-        os.symlink(f"/proc/{child}/root{path}", path)
+        os.symlink(f"/proc/{os.getpid()}/fd/{fd}", path)
+    return True
 
 
 def main(argv=None):

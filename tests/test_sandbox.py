@@ -345,30 +345,57 @@ try:
 except OSError as exc:
     print(type(exc).__name__)""",
     "scratch": "import os; print(os.getcwd(), sorted(os.listdir('.')))",
-    "channel": "",  # filled in with the channel folder's path
+    "channel": "",  # writes into the channel folder; filled in with its path
+    "redirect": "",  # puts links to a host socket in place of the kernel's sockets; filled in
     "loop": "while True:\n    pass",
     "after": "print('still alive')",
 }
 
 
 @pytest.fixture(scope="module")
-def kernel_run(available):
+def kernel_run(available, tmp_path_factory):
     config = Config()
     nb = nbformat.v4.new_notebook()
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    with sandboxed_kernels(config, files={"Tiny.ipynb": b"{}"}) as kernels:
-        cells = dict(CELLS, channel=f"open({kernels.channel_dir + '/planted'!r}, 'w').write('x'); print('written')")
+    decoy_path = str(tmp_path_factory.mktemp("decoy") / "decoy.sock")
+    with sandboxed_kernels(config, files={"Tiny.ipynb": b"{}"}) as kernels, \
+            socket.socket(socket.AF_UNIX) as decoy:
+        decoy.bind(decoy_path)
+        decoy.listen()
+        decoy.setblocking(False)
+        channel = kernels.channel_dir
+        cells = dict(CELLS, channel=f"open({channel + '/planted'!r}, 'w').write('x'); print('written')",
+                     redirect=f"import os\nfor name in os.listdir({channel!r}):\n    if name.startswith('kernel-'):\n"
+                              f"        os.unlink({channel!r} + '/' + name)\n"
+                              f"        os.symlink({decoy_path!r}, {channel!r} + '/' + name)")
         nb.cells = [nbformat.v4.new_code_cell(source) for source in cells.values()]
         # nbgrader's Execute preprocessor builds its NotebookClient from the same config, with these two options
         client = NotebookClient(nb, config=config, timeout=3, interrupt_on_timeout=True, allow_errors=True)
-        start = time.monotonic()
-        client.execute()
-        elapsed = time.monotonic() - start
-        planted = os.path.exists(os.path.join(kernels.channel_dir, "planted"))
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+            links = sorted(Path(channel).glob("kernel-*"))
+            reconnects = [_connects(link) for link in links]
+            try:
+                decoy.accept()[0].close()
+                decoy_reached = True
+            except BlockingIOError:
+                decoy_reached = False
+        planted = os.path.exists(os.path.join(channel, "planted"))
         settings = (config.NotebookClient.kernel_name, config.KernelManager.transport, os.environ["JUPYTER_PATH"])
     outputs = {name: cell.outputs for name, cell in zip(cells, nb.cells)}
-    return {"outputs": outputs, "elapsed": elapsed, "planted": planted, "kernels": kernels, "settings": settings,
-            "config": config}
+    return {"outputs": outputs, "planted": planted, "kernels": kernels, "settings": settings, "config": config,
+            "reconnects": reconnects, "decoy_reached": decoy_reached}
+
+
+def _connects(path):
+    """Whether a new Unix-socket connection to path succeeds."""
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(path))
+            return True
+        except OSError:
+            return False
 
 
 def _text(outputs):
@@ -391,6 +418,12 @@ def test_kernel_cannot_write_to_the_host_channel_folder(kernel_run):
     # Inside, the channel folder is a tmpfs of the sandbox's own: the write succeeds there and never reaches here.
     assert _text(kernel_run["outputs"]["channel"]).strip() == "written"
     assert not kernel_run["planted"]
+
+
+def test_kernel_cannot_redirect_the_graders_connections(kernel_run):
+    # The kernel replaced its five socket files with links to a host socket (the decoy, which saw no connection):
+    # new connections still reach the kernel's own sockets.
+    assert kernel_run["reconnects"] == [True] * 5 and not kernel_run["decoy_reached"]
 
 
 def test_a_cell_that_loops_forever_is_interrupted_by_message(kernel_run):
