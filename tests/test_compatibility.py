@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from reg_utils import load_2D_dataset, predict
-from course.reference import load_model
+from course.assignments.regularization import load_model
 
 ORIGINAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "reference" / "data.mat"
 

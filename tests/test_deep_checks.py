@@ -1,4 +1,6 @@
-"""Public checks of DeepRegularization: they pass with the reference solutions and explain wrong answers."""
+"""Public checks of DeepRegularization: they pass with the reference solutions and every correct alternative,
+explain wrong answers, and give each catalogued mistake its share of the points (tests/test_public_checks.py does
+the same for Regularization)."""
 
 import re
 
@@ -6,23 +8,17 @@ import numpy as np
 import pytest
 
 import testCases
+from course.assignments import get_assignment
 from testCases import deep_expected
-from tests.deep_reference import expected_outputs, load_functions, render_expected
-from tests.failures import failure_message
+from tests.failures import failure_message, public_check, scored, variant_function
 
-CHECKS = {
-    "l2_regularization": testCases.l2_regularization_test,
-    "l1_regularization": testCases.l1_regularization_test,
-    "dropout_forward": testCases.dropout_forward_test,
-    "dropout_backward": testCases.dropout_backward_test,
-}
+ASSIGNMENT = get_assignment("deep_regularization")
+CHECKS = {name: public_check(name) for name in ASSIGNMENT.function_names}
 
 
 @pytest.fixture(scope="module")
 def solutions():
-    return load_functions()
-
-
+    return ASSIGNMENT.load_solutions()
 
 
 @pytest.mark.parametrize("name", list(CHECKS))
@@ -31,15 +27,29 @@ def test_check_passes_with_the_reference_solution(solutions, name, capsys):
     assert capsys.readouterr().out.startswith("All tests passed")
 
 
-def test_expected_outputs_file_equals_what_the_solutions_produce():
-    with open(deep_expected.__file__, encoding="utf-8") as handle:
-        assert handle.read() == render_expected()
-
-
+# testCases/deep_expected.py as a whole is pinned by tests/test_expected_outputs.py.
 def test_stored_expected_outputs_reproduce_from_the_solutions(solutions):
-    fresh = expected_outputs(solutions)
+    fresh = ASSIGNMENT.expected_outputs(solutions)
     assert np.isclose(fresh["L2_PENALTY"], deep_expected.L2_PENALTY)
     assert np.array_equal(fresh["DROPOUT_BACKWARD"], deep_expected.DROPOUT_BACKWARD)
+
+
+@pytest.mark.parametrize("variant", ASSIGNMENT.alternatives, ids=lambda v: v.name)
+def test_correct_alternatives_pass(variant):
+    CHECKS[variant.grade_id](variant_function(ASSIGNMENT, variant))
+
+
+@pytest.mark.parametrize("variant", ASSIGNMENT.mistakes, ids=lambda v: v.name)
+def test_each_catalogued_mistake_fails_with_a_message_naming_it(variant):
+    message = failure_message(CHECKS[variant.grade_id], variant_function(ASSIGNMENT, variant))
+    assert "Hint:" in message and variant.expected_feedback in message
+
+
+@pytest.mark.parametrize("variant", ASSIGNMENT.mistakes, ids=lambda v: v.name)
+def test_each_catalogued_mistake_earns_its_share_of_the_test_cells_points(variant):
+    points = ASSIGNMENT.points[variant.grade_id]
+    earned, message = scored(CHECKS[variant.grade_id], variant_function(ASSIGNMENT, variant), points)
+    assert earned == points * variant.credit and variant.expected_feedback in message
 
 
 @pytest.mark.parametrize("name", list(CHECKS))

@@ -6,7 +6,7 @@ fails if they are not reproduced, so together the two tests pin the lesson to wh
 
 import pytest
 
-from course.reference import stored_accuracies
+from course.assignments.regularization import stored_accuracies
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from course.autograde import autograde
-from course.classroom import POINTS, demo_class, tamper_class
-from course.grading import copy_course, gradebook_scores, make_submission, run_nbgrader, submit
+from course.assignments import get_assignment
+from course.classroom import demo_class, tamper_class
+from course.nbgrader_course import copy_course, run_nbgrader
+from course.pipeline import grade_class
+
+ASSIGNMENT = get_assignment("regularization")
 
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 pytestmark = pytest.mark.skipif(not BINARIES, reason="PostgreSQL server binaries absent (Debian package "
@@ -60,21 +63,16 @@ def postgres_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, postgres_url):
-    course = copy_course(tmp_path_factory.mktemp("course"), assignments=["regularization"])
-    with open(course / "nbgrader_config.py", "a") as config:
+    """(course, class, scores): a class graded by the pipeline with two workers in a course whose nbgrader_config.py
+    names the PostgreSQL gradebook."""
+    configured = copy_course(tmp_path_factory.mktemp("configured"), ASSIGNMENT.course, assignments=[ASSIGNMENT.name])
+    with open(configured / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.CourseDirectory.db_url = {postgres_url!r}\n")
-    run_nbgrader(course, "generate_assignment", "regularization", "--force")
-    release = course / "release" / "regularization" / "Regularization.ipynb"
-    class_ = demo_class()[:4] + [a for a in tamper_class() if a.student in ("patch-numpy", "not-json")]
-    for s in class_:
-        folder = course / "submitted" / s.student / "regularization"
-        folder.mkdir(parents=True, exist_ok=True)
-        if hasattr(s, "write"):
-            s.write(folder, "Regularization.ipynb", release)
-        else:
-            submit(course, s.student, "regularization", "Regularization.ipynb", make_submission(release, s.answers()))
-    autograde(course, jobs=2, progress=False)
-    return course, class_, gradebook_scores(course, "regularization")
+    class_ = demo_class(ASSIGNMENT, attempts=False)[:4] \
+        + [a for a in tamper_class(ASSIGNMENT) if a.student in ("patch-numpy", "not-json")]
+    course = tmp_path_factory.mktemp("course")
+    scores = grade_class(course, class_, ASSIGNMENT, jobs=2, source_course=configured)
+    return course, class_, scores
 
 
 def test_the_course_gradebook_is_postgresql_not_sqlite(graded):
@@ -86,11 +84,13 @@ def test_every_student_has_the_right_scores_in_postgresql(graded):
     _, class_, scores = graded
     assert set(scores) == {s.student for s in class_}
     for s in class_:
-        for name in POINTS:
-            assert scores[s.student][name + "_tests"] == pytest.approx(s.expected[name]), (s.student, name)
+        for function in ASSIGNMENT.functions:
+            assert scores[s.student][function.test_cell] == pytest.approx(s.expected[function.name]), \
+                (s.student, function.name)
 
 
 def test_feedback_is_generated_from_the_postgresql_gradebook(graded):
     course, _, _ = graded
-    run_nbgrader(course, "generate_feedback", "regularization", "--force")
-    assert (course / "feedback" / "reference" / "regularization" / "Regularization.html").is_file()
+    run_nbgrader(course, "generate_feedback", ASSIGNMENT.name, "--force")
+    html = ASSIGNMENT.notebook.replace(".ipynb", ".html")
+    assert (course / "feedback" / "reference" / ASSIGNMENT.name / html).is_file()

@@ -1,22 +1,21 @@
-"""The public checks pass every correct answer and explain every wrong one, naming the variable and the mistake."""
+"""The public checks of Regularization pass every correct answer and explain every wrong one, naming the variable
+and the mistake (tests/test_deep_checks.py does the same for DeepRegularization)."""
 
 import numpy as np
 import pytest
 
-import testCases
+from course.assignments import get_assignment
 from testCases import CheckFailed, score
-from course.reference import GRADED_FUNCTIONS, load_solutions
-from course.variants import CORRECT_ALTERNATIVES, MISTAKES
-from tests.failures import failure_message
+from tests.failures import failure_message, public_check, scored, variant_function
 
-CHECKS = {name: getattr(testCases, name + "_test") for name in GRADED_FUNCTIONS}
+ASSIGNMENT = get_assignment("regularization")
+GRADED_FUNCTIONS = ASSIGNMENT.function_names
+CHECKS = {name: public_check(name) for name in GRADED_FUNCTIONS}
 
 
 @pytest.fixture(scope="module")
 def solutions():
-    return load_solutions()
-
-
+    return ASSIGNMENT.load_solutions()
 
 
 @pytest.mark.parametrize("name", GRADED_FUNCTIONS)
@@ -26,17 +25,22 @@ def test_reference_solution_passes_and_prints_one_pass_line(name, solutions, cap
     assert out.startswith("All tests passed") and out.count("All tests passed") == 1
 
 
-@pytest.mark.parametrize("variant", CORRECT_ALTERNATIVES, ids=lambda v: v.name)
+@pytest.mark.parametrize("variant", ASSIGNMENT.alternatives, ids=lambda v: v.name)
 def test_correct_alternatives_pass(variant):
-    namespace = load_solutions(replace={variant.grade_id: variant.source()})
-    CHECKS[variant.grade_id](namespace[variant.grade_id])
+    CHECKS[variant.grade_id](variant_function(ASSIGNMENT, variant))
 
 
-@pytest.mark.parametrize("variant", MISTAKES, ids=lambda v: v.name)
+@pytest.mark.parametrize("variant", ASSIGNMENT.mistakes, ids=lambda v: v.name)
 def test_each_catalogued_mistake_fails_with_a_message_naming_it(variant):
-    namespace = load_solutions(replace={variant.grade_id: variant.source()})
-    message = failure_message(CHECKS[variant.grade_id], namespace[variant.grade_id])
+    message = failure_message(CHECKS[variant.grade_id], variant_function(ASSIGNMENT, variant))
     assert "Hint:" in message and variant.expected_feedback in message
+
+
+@pytest.mark.parametrize("variant", ASSIGNMENT.mistakes, ids=lambda v: v.name)
+def test_each_catalogued_mistake_earns_its_share_of_the_test_cells_points(variant):
+    points = ASSIGNMENT.points[variant.grade_id]
+    earned, message = scored(CHECKS[variant.grade_id], variant_function(ASSIGNMENT, variant), points)
+    assert earned == points * variant.credit and variant.expected_feedback in message
 
 
 def test_cost_check_shows_expected_against_got():
@@ -137,19 +141,17 @@ def test_outputs_that_do_not_follow_from_the_students_own_masks_fail(solutions):
     assert "A3[:, 0] does not follow from your masks" in message
 
 
-@pytest.mark.parametrize("variant", [v for v in MISTAKES if v.credit > 0], ids=lambda v: v.name)
+@pytest.mark.parametrize("variant", [v for v in ASSIGNMENT.mistakes if v.credit > 0], ids=lambda v: v.name)
 def test_score_gives_a_partly_right_mistake_its_share_and_prints_why(variant, capsys):
-    namespace = load_solutions(replace={variant.grade_id: variant.source()})
-    earned = score(CHECKS[variant.grade_id], namespace[variant.grade_id], 4)
+    earned = score(CHECKS[variant.grade_id], variant_function(ASSIGNMENT, variant), 4)
     assert earned == 4 * variant.credit
     assert f"Partial credit, {earned} of 4 points" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("variant", [v for v in MISTAKES if v.credit == 0], ids=lambda v: v.name)
+@pytest.mark.parametrize("variant", [v for v in ASSIGNMENT.mistakes if v.credit == 0], ids=lambda v: v.name)
 def test_score_raises_for_a_mistake_worth_nothing(variant):
-    namespace = load_solutions(replace={variant.grade_id: variant.source()})
     with pytest.raises(CheckFailed):
-        score(CHECKS[variant.grade_id], namespace[variant.grade_id], 4)
+        score(CHECKS[variant.grade_id], variant_function(ASSIGNMENT, variant), 4)
 
 
 def test_score_gives_a_correct_answer_every_point(solutions):

@@ -4,7 +4,9 @@ import numpy as np
 
 from testCases import (backward_propagation_with_dropout_test_case, backward_propagation_with_regularization_test_case,
                        compute_cost_with_regularization_test_case, forward_propagation_with_dropout_test_case)
-from course.reference import load_solutions
+from course.assignments import get_assignment
+
+ASSIGNMENT = get_assignment("regularization")
 
 
 def test_cost_case_has_the_original_a3_and_labels():
@@ -29,7 +31,7 @@ def test_l2_backward_cache_is_the_plain_forward_pass_rounded_to_8_decimals():
 
 def test_dropout_backward_cache_is_regenerated_by_the_described_procedure():
     """Seed 1, X and parameters; seed 1 again; forward with inverted dropout at keep_prob = 0.5 (reference code)."""
-    solutions = load_solutions()
+    solutions = ASSIGNMENT.load_solutions()
     X, parameters = forward_propagation_with_dropout_test_case()
     np.random.seed(1)
     _, regenerated = solutions["forward_propagation_with_dropout"](X, parameters, 0.5)
@@ -40,7 +42,7 @@ def test_dropout_backward_cache_is_regenerated_by_the_described_procedure():
 
 
 def test_published_outputs_follow_from_the_cases_with_the_reference_solutions():
-    s = load_solutions()
+    s = ASSIGNMENT.load_solutions()
     a3, Y, parameters = compute_cost_with_regularization_test_case()
     assert abs(s["compute_cost_with_regularization"](a3, Y, parameters, lambd=0.1) - 1.7864859451590758) < 1e-9
     X, Y, cache = backward_propagation_with_regularization_test_case()

@@ -3,44 +3,49 @@
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
-from course.classroom import demo_class
-from course.grading import make_submission
+from course.assignments import get_assignment
+from course.classroom import reference_and_untouched, submission
+from course.nbgrader_course import make_submission
 from course.validate import main, validate
 
-RELEASE = "notebooks/release/regularization/Regularization.ipynb"
+ASSIGNMENT = get_assignment("regularization")
+NO_SCALING = submission(ASSIGNMENT, "no-scaling", "inverted dropout without the 1/keep_prob",
+                        ("df_no_scaling", "db_no_scaling"))
 
 
 @pytest.fixture(scope="module")
 def notebooks(tmp_path_factory):
-    import nbformat
-
     folder = tmp_path_factory.mktemp("validate")
-    reference, no_scaling = demo_class(attempts=False)[0], demo_class(attempts=False)[5]
+    reference = reference_and_untouched(ASSIGNMENT)[0]
     paths = {}
-    for name, submission in (("reference", reference), ("no-scaling", no_scaling)):
+    for name, s in (("reference", reference), ("no-scaling", NO_SCALING)):
         paths[name] = folder / f"{name}.ipynb"
-        nbformat.write(make_submission(RELEASE, submission.answers()), paths[name])
+        nbformat.write(make_submission(ASSIGNMENT.release_path, s.answers(ASSIGNMENT)), paths[name])
     paths["broken"] = folder / "broken.ipynb"
     paths["broken"].write_text("{ not json")
     return paths
 
 
 def test_untouched_release_fails_with_exit_code_1_and_says_what_to_do():
-    run = subprocess.run([sys.executable, "-m", "course.validate", RELEASE], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "course.validate", str(ASSIGNMENT.release_path)], capture_output=True,
+                         text=True)
     assert run.returncode == 1
-    assert "0 of 10 points" in run.stdout and "replace `raise NotImplementedError()`" in run.stdout
+    assert f"0 of {ASSIGNMENT.total_points:g} points" in run.stdout
+    assert "replace `raise NotImplementedError()`" in run.stdout
 
 
 def test_a_complete_notebook_passes_with_exit_code_0(notebooks, capsys):
     assert main([str(notebooks["reference"])]) == 0
-    assert "10 of 10 points. Every check passes" in capsys.readouterr().out
+    total = f"{ASSIGNMENT.total_points:g}"
+    assert f"{total} of {total} points. Every check passes" in capsys.readouterr().out
 
 
 def test_partial_credit_is_not_ready_to_submit(notebooks):
     earned, possible, problems = validate(notebooks["no-scaling"])
-    assert (earned, possible) == (7.5, 10)
+    assert (earned, possible) == (sum(NO_SCALING.expected.values()), ASSIGNMENT.total_points) == (7.5, 10)
     assert any("divided by keep_prob" in p for p in problems)
 
 
