@@ -200,6 +200,15 @@ def test_runs_unprivileged_without_capabilities():
     assert out.split() == ["65534", "65534", "0", "0", "1"]
 
 
+def test_no_new_user_namespace_can_be_made_inside():
+    out = inside("""
+        import ctypes, errno
+        libc = ctypes.CDLL(None, use_errno=True)
+        print(libc.unshare(0x10000000), errno.errorcode[ctypes.get_errno()])  # CLONE_NEWUSER
+    """)
+    assert out.split()[0] == "-1"
+
+
 def _processes_with(marker):
     """{pid: /proc/pid/status text} of the host's processes whose command line holds marker."""
     found = {}
@@ -319,6 +328,25 @@ def test_ensure_available_says_how_to_install_a_missing_bwrap(monkeypatch):
     monkeypatch.setattr(sandbox, "BWRAP", "/nonexistent/bwrap")
     with pytest.raises(SandboxUnavailable, match=r"no executable /nonexistent/bwrap.*apt-get install bubblewrap"):
         sandbox.ensure_available()
+
+
+def test_ensure_available_explains_blocked_user_namespaces(monkeypatch):
+    import stat
+    import tempfile
+
+    folder = tempfile.mkdtemp()  # a bwrap that fails as on a machine without unprivileged user namespaces
+    try:
+        fake = Path(folder) / "bwrap"
+        fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+        fake.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+        os.chmod(folder, 0o755)
+        monkeypatch.setattr(sandbox, "BWRAP", str(fake))
+        with pytest.raises(SandboxUnavailable, match=r"No permissions to create new namespace.*user namespaces.*"
+                                                     r"kernel\.unprivileged_userns_clone"):
+            sandbox.ensure_available()
+    finally:
+        fake.unlink()
+        os.rmdir(folder)
 
 
 def test_check_command_reports_a_missing_bwrap():
