@@ -43,10 +43,12 @@ def load_course(course_root, **overrides):
     from nbgrader.apps.baseapp import NbGrader
 
     class CourseApp(NbGrader):
+        load_cwd_config = False  # the course root's config only, wherever the grader was started
+
         def init_syspath(self):  # nbgrader puts the cwd on sys.path; the grader must not import from there
             pass
 
-    app = CourseApp(load_cwd_config=False)
+    app = CourseApp()
     app.log.setLevel("ERROR")
     app.initialize([], root=str(Path(course_root).resolve()))
     config = app.config
