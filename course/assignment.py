@@ -62,8 +62,8 @@ class Cases:
              call's random draws are reproducible (an unseeded call continues the previous call's stream)
     judge -- callable(cases, runs, reference_runs) -> "" when the runs are right, else the first problem; None
              compares every output with the reference solution's (course.verify.judge_exact)
-    special -- callable(cases, runs) -> (credit, reason) or None: a partly right answer recognised by its
-               properties (e.g. a dropout that reseeds), checked when the judge finds a problem
+    special -- callable(cases, runs) -> (credit, reason, mistake name) or None: a partly right answer recognised
+               by its properties (e.g. a dropout that reseeds), checked when the judge finds a problem
     context -- anything the judge needs (e.g. the inputs as arrays)
     """
 

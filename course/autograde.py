@@ -63,6 +63,7 @@ class Result:
     notes: list = field(default_factory=list)      # what happened, for the feedback
     autograded: bytes = None                       # the autograded notebook's bytes, if nbgrader produced one
     sandboxed: bool = True
+    sha256: str = ""                               # the hash of the bytes that were graded
 
     def final_scores(self, assignment):
         """{test cell: (points, reason)}: nbgrader's points, lowered to what the clean run confirms."""
@@ -129,7 +130,7 @@ def grade_one(task):
     from course.verify import verify_submission
 
     assignment, sandboxed, slot = _WORKER["assignment"], _WORKER["sandboxed"], _WORKER["slot"]
-    result = Result(task.student, notes=list(task.notes), sandboxed=sandboxed)
+    result = Result(task.student, notes=list(task.notes), sandboxed=sandboxed, sha256=task.sha256)
     if task.data is not None:
         run_nbgrader_autograde(task, result)
     if not result.in_kernel:
@@ -206,6 +207,7 @@ def record(gradebook, coursedir, assignment, result):
         gradebook.db.commit()
         totals = (submission.score, submission.max_score)
     root = Path(coursedir.root)
+    write_notes(root, assignment, result, finals)
     target = root / "autograded" / result.student / assignment.name
     shutil.rmtree(target, ignore_errors=True)
     if result.autograded is not None:
@@ -218,6 +220,30 @@ def record(gradebook, coursedir, assignment, result):
         (feedback / assignment.notebook.replace(".ipynb", ".html")).write_text(
             fallback_feedback(result, finals, totals))
     return totals
+
+
+#: Where the grading notes of each submission go: COURSE/grading/ASSIGNMENT/STUDENT.json (the class report reads them).
+NOTES_FOLDER = "grading"
+
+
+def write_notes(course_root, assignment, result, finals):
+    """The grading notes of one submission, as JSON: per graded function the in-kernel and final points, the
+    verifier's reason and the catalogued mistake it recognised; the notes; whether it ran in the sandbox."""
+    import json
+
+    functions = {}
+    for f in assignment.functions:
+        verdict = result.verdicts.get(f.name)
+        earned, reason = finals.get(f.test_cell, (0.0, ""))
+        functions[f.name] = {"points": assignment.points[f.name], "in_kernel": result.in_kernel.get(f.test_cell),
+                             "final": earned, "reason": reason or (verdict.reason if verdict else ""),
+                             "mistake": verdict.mistake if verdict else None}
+    notes = {"student": result.student, "assignment": assignment.name, "sha256": result.sha256,
+             "ran_to_the_end": bool(result.in_kernel), "sandboxed": result.sandboxed, "notes": result.notes,
+             "functions": functions}
+    folder = Path(course_root) / NOTES_FOLDER / assignment.name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{result.student}.json").write_text(json.dumps(notes, indent=1))
 
 
 def _comment_text(assignment, answer_cell, finals, result):

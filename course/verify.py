@@ -37,10 +37,12 @@ class Verdict:
 
     points -- the points the clean run confirms (the score can never exceed them)
     reason -- why it confirms fewer than all points ("" when it confirms all)
+    mistake -- the name of the catalogued mistake that explains every verification case, if one does
     """
 
     points: float
     reason: str = ""
+    mistake: str = None
 
 
 def read_answers(notebook_bytes, function_names):
@@ -217,10 +219,11 @@ def verify_function(assignment, function, source, *, sandboxed=True, slot=0):
         return Verdict(float(points))
     special = cases.special(cases, runs) if cases.special else None
     if special:
-        return Verdict(points * special[0], special[1])
+        return Verdict(points * special[0], special[1], special[2] if len(special) > 2 else None)
     for variant, expected in mistakes:
         if len(expected) == len(runs) and all(_same_run(g, w) for g, w in zip(runs, expected)):
-            return Verdict(points * variant.credit, f"{problem}; it matches a known mistake: {variant.description}")
+            return Verdict(points * variant.credit, f"{problem}; it matches a known mistake: {variant.description}",
+                           variant.name)
     return Verdict(0.0, problem)
 
 

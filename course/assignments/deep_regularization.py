@@ -186,7 +186,7 @@ def _reseeds(cases, runs):
     right = all(not _dropout_forward_problem(i, run, A, kp, kw)
                 for i, (run, (A, kp, kw, _)) in enumerate(zip(runs, cases.context["plan"])))
     if right and np.array_equal(runs[2]["out"]["1"], runs[3]["out"]["1"]):
-        return RESEED_CREDIT, "the function reseeds the random generator: every call drops the same units"
+        return RESEED_CREDIT, "the function reseeds the random generator: every call drops the same units", "df_reseeds"
     return None
 
 

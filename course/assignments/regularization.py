@@ -255,7 +255,7 @@ def _reseeds(cases, runs):
     right = all(not _dropout_forward_problem(i, run["out"], X, p, kp)
                 for i, (run, (X, p, kp)) in enumerate(zip(runs, cases.context["inputs"])))
     if right and np.array_equal(runs[2]["out"]["1.1"], runs[3]["out"]["1.1"]):
-        return RESEED_CREDIT, "the function reseeds the random generator"
+        return RESEED_CREDIT, "the function reseeds the random generator", "df_reseeds"
     return None
 
 
