@@ -11,14 +11,14 @@ inputs. Both run inside bubblewrap (``bwrap``), isolated by Linux namespaces:
 - ``ensure_available()`` and ``python -m course.sandbox check`` say whether the sandbox works on this machine.
 
 What a sandboxed process sees: /usr (and the /bin, /lib, /lib64, /sbin links), the interpreter, the virtual
-environment and the student helper packages (``reg_utils``, ``testCases``), all read-only and at their own paths;
-a fresh /proc, a minimal /dev, and three small size-limited tmpfs folders: /scratch (its working directory, holding
-copies of the files it was given), /tmp and /dev/shm. Nothing else of the host: not the instructor package, the
-course folder, the gradebook, any home directory or other students' files. It has no network (a network namespace
-of its own, holding only loopback), runs as uid 65534 inside, as an unprivileged host uid of its own when the
-grader is root (``HOST_UID_BASE + slot``), with no capabilities and no_new_privs, in a session, pid, IPC and UTS
-namespace of its own, with limits on CPU time, address space, processes, open files and file size; and nothing it
-starts outlives it.
+environment and the student helper packages (``reg_utils``, ``testCases``), all read-only and at their own paths, as
+are three /etc entries (ETC_PATHS: fontconfig's configuration, the loader's cache, the time zone); a fresh /proc, a
+minimal /dev, and three small size-limited tmpfs folders: /scratch (its working directory, holding copies of the
+files it was given), /tmp and /dev/shm. Nothing else of the host: not the instructor package, the course folder, the
+gradebook, any home directory or other students' files. It has no network (a network namespace of its own, holding
+only loopback), runs as uid 65534 inside, as an unprivileged host uid of its own when the grader is root
+(``HOST_UID_BASE + slot``), with no capabilities and no_new_privs, in a session, pid, IPC and UTS namespace of its
+own, with limits on CPU time, address space, processes, open files and file size; and nothing it starts outlives it.
 
 How a kernel talks to nbgrader without any network: its ZeroMQ channels use the IPC transport, Unix sockets that
 the kernel creates in a tmpfs of its own sandbox; nbgrader connects to them through symbolic links, in a folder
@@ -140,7 +140,7 @@ def masked_paths(readonly, instructor_folders):
     return sorted({f for f in instructor_folders if f and any(_inside(f, outer) for outer in readonly)})
 
 
-def layout():
+def host_view():
     """{"readonly": folders bound read-only, "masks": folders covered by an empty tmpfs}: what the host shows every
     sandbox. Computed by the grader (it needs the import system), then handed to the launchers."""
     readonly = readonly_paths()
@@ -175,10 +175,10 @@ def _environment(extra):
     return env
 
 
-def _bwrap_command(argv, *, layout, limits, env, files=(), readonly_files=(), tmpfs=(), info_fd=None):
+def _bwrap_command(argv, *, view, limits, env, files=(), readonly_files=(), tmpfs=(), info_fd=None):
     """The bwrap command line that runs argv in a new sandbox.
 
-    layout -- as layout() returns
+    view -- as host_view() returns
     files -- (fd, absolute destination) pairs: bwrap copies each fd's content to a new file in the sandbox
     readonly_files -- (host path, destination) pairs bound read-only
     tmpfs -- (destination, bytes) pairs: extra small tmpfs folders
@@ -188,12 +188,12 @@ def _bwrap_command(argv, *, layout, limits, env, files=(), readonly_files=(), tm
             "--clearenv"]
     for key, value in _environment(env).items():
         args += ["--setenv", key, value]
-    for path in layout["readonly"]:
+    for path in view["readonly"]:
         args += ["--ro-bind", path, path]
     args += _root_links()
     for path in ETC_PATHS:
         args += ["--ro-bind-try", path, path]
-    for path in layout["masks"]:
+    for path in view["masks"]:
         args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
     args += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
@@ -284,14 +284,14 @@ def _unreachable(paths):
     return blocked
 
 
-def _plan(argv, *, layout, limits, slot, env, files=(), readonly_files=(), tmpfs=(), info_fd=None):
+def _plan(argv, *, view, limits, slot, env, files=(), readonly_files=(), tmpfs=(), info_fd=None):
     """Everything the launcher needs to start one sandbox, as JSON-ready data."""
     identity = _host_identity(slot)
-    command = _bwrap_command(argv, layout=layout, limits=limits, env=env, files=files,
+    command = _bwrap_command(argv, view=view, limits=limits, env=env, files=files,
                              readonly_files=readonly_files, tmpfs=tmpfs, info_fd=info_fd)
     reach = {}
     if identity is not None:
-        reach = _unreachable(layout["readonly"] + [str(source) for source, _ in readonly_files])
+        reach = _unreachable(view["readonly"] + [str(source) for source, _ in readonly_files])
     return {"command": command, "identity": identity, "rlimits": _rlimits(limits, identity), "reach": reach}
 
 
@@ -515,7 +515,7 @@ def _start(argv, files, collect, limits, slot, env):
             outbox, outbox_w = os.pipe()
             fds.append(outbox_w)
             command = [sys.executable, "-I", "-S", "-c", _COLLECTOR, str(outbox_w), json.dumps(collect), "--", *argv]
-        plan = _plan(command, layout=layout(), limits=limits, slot=slot, env=env, files=copies,
+        plan = _plan(command, view=host_view(), limits=limits, slot=slot, env=env, files=copies,
                      readonly_files=[(os.path.join(_PACKAGE_DIR, "clean_run.py"), CLEAN_RUN)])
         # -I -S and this file by path: the launcher needs nothing but the standard library (site's .pth files
         # would cost more than everything else it does).
@@ -663,7 +663,7 @@ def _write_kernelspec(folder, *, files, slot, limits, env):
     # (-S: it needs only the standard library, and site's .pth files cost more than everything else it does).
     launcher = [sys.executable, "-I", "-S", _THIS_FILE, "kernel", "--slot", str(slot),
                 "--channel-dir", kernels.channel_dir, "--files-dir", files_dir, "--bwrap", BWRAP,
-                "--limits", json.dumps(dataclasses.asdict(limits)), "--layout", json.dumps(layout())]
+                "--limits", json.dumps(dataclasses.asdict(limits)), "--view", json.dumps(host_view())]
     launcher += [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     # interrupt_mode "message": bwrap's --new-session keeps signals from the grader's terminal session away, and
@@ -755,7 +755,7 @@ def _kernel_options(args):
     parser.add_argument("--files-dir")
     parser.add_argument("--bwrap")
     parser.add_argument("--limits", default="{}", help="Limits fields as JSON")
-    parser.add_argument("--layout", required=True, help="layout() as JSON")
+    parser.add_argument("--view", required=True, help="host_view() as JSON")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("kernel", nargs=argparse.REMAINDER, help="-- and the kernel's command (with -f FILE)")
     options = parser.parse_args(args)
@@ -789,7 +789,7 @@ def _kernel_plan(options):
     info_r, info_w = os.pipe()
     fds.append(info_w)
     # Inside, the channel folder is a small tmpfs of the sandbox's own, where the kernel creates its sockets.
-    plan = _plan(options.kernel, layout=json.loads(options.layout), limits=Limits(**json.loads(options.limits)),
+    plan = _plan(options.kernel, view=json.loads(options.view), limits=Limits(**json.loads(options.limits)),
                  slot=options.slot, env=env,
                  files=copies, tmpfs=[(channel_dir, _CHANNEL_TMPFS_BYTES)], info_fd=info_w)
     return connection, plan, fds, info_r
