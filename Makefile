@@ -62,7 +62,7 @@ grades: setup
 	cd $(COURSE) && $(BIN)/nbgrader export --to grades.csv
 
 # A student checks a notebook before submitting: exits 1 unless every check passes.
-#   make validate NB=notebooks/release/regularization/Regularization.ipynb
+#   make validate NB=notebooks/release/ASSIGNMENT/NOTEBOOK.ipynb (the release notebook you worked in)
 validate: setup
 	$(BIN)/python -m course.validate $(NB)
 
