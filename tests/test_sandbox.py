@@ -505,3 +505,50 @@ def test_nbgrader_autograde_runs_its_kernel_in_the_sandbox(tmp_path, monkeypatch
     assert outcome["success"], outcome.get("error")
     with Gradebook(config.CourseDirectory.db_url) as gb:
         assert gb.find_submission("ps1", "student").score == 1
+
+
+GRADER = """
+import sys
+from jupyter_client import KernelManager
+from traitlets.config import Config
+from course.sandbox import sandboxed_kernels
+
+config = Config()
+with sandboxed_kernels(config) as kernels:
+    print(kernels.folder, flush=True)
+    manager = KernelManager(kernel_name=kernels.kernel_name, config=config)
+    manager.start_kernel()
+    client = manager.blocking_client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    client.execute_interactive(f"import subprocess; _ = subprocess.Popen(['sleep', {sys.argv[1]!r}])",
+                               timeout=30, output_hook=lambda message: None)
+    print("ready", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_kernel_dies_with_its_grader():
+    import signal
+
+    marker = f"1000.{uuid.uuid4().int % 10 ** 9}"
+    grader = subprocess.Popen([sys.executable, "-c", GRADER, marker], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        folder = grader.stdout.readline().strip()
+        assert grader.stdout.readline().strip() == "ready"
+        assert any(s.startswith("Name:\tsleep\n") for s in _processes_with(marker).values())
+        os.kill(grader.pid, signal.SIGKILL)  # no clean-up runs: the launcher notices its parent is gone
+        grader.wait()
+        for _ in range(60):
+            if not _processes_with(marker):
+                break
+            time.sleep(0.1)
+        assert _processes_with(marker) == {}
+    finally:
+        grader.kill()
+        grader.wait()
+        if folder.startswith(("/tmp/", os.path.realpath(os.environ.get("TMPDIR", "/tmp")))):
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
