@@ -464,6 +464,8 @@ def run_sandboxed(argv, *, files=None, collect=(), limits=None, slot=0, env=None
     Returns:
     SandboxResult -- args, returncode, stdout, stderr and files ({name: bytes} of the collected files found)
     """
+    for name in [*(files or {}), *collect]:
+        _scratch_destination(name)
     ensure_available()
     return _run(argv, files=files, collect=collect, limits=limits, slot=slot, env=env, timeout=timeout)
 
