@@ -598,7 +598,7 @@ class KernelSandbox:
 
     kernel_name: str
     folder: str          # holds kernels/KERNEL_NAME/kernel.json, the scratch files and the channel folder
-    channel_dir: str     # the kernels' IPC sockets are reached here (links into the sandbox)
+    channel_dir: str     # the grader reaches the kernels' IPC sockets here (links to the sockets the launcher holds)
 
 
 @contextlib.contextmanager
