@@ -22,7 +22,7 @@ ASSIGNMENTS = $(shell $(BIN)/python -m course.assignments list)
 ASSIGNMENT ?= regularization
 NOTEBOOK = $(shell $(BIN)/python -m course.assignments notebook $(ASSIGNMENT))
 
-.PHONY: setup test demo release student-kit autograde feedback grades validate lab clean
+.PHONY: setup test demo release student-kit autograde feedback grades report regrade validate lab clean
 
 setup: $(STAMP)
 
@@ -63,9 +63,24 @@ autograde: release
 feedback: setup
 	cd $(COURSE) && $(BIN)/nbgrader generate_feedback $(ASSIGNMENT) --force
 
-# Every student's scores, from the gradebook, as notebooks/grades.csv.
+# Every student's scores, from the gradebook: FORMAT=csv (the default) is nbgrader's export, notebooks/grades.csv;
+# FORMAT=canvas or FORMAT=moodle writes notebooks/grades-FORMAT.csv, one column per graded exercise plus the total,
+# in the layout that platform's gradebook import reads (course/lms.py says which).
+FORMAT ?= csv
 grades: setup
-	cd $(COURSE) && $(BIN)/nbgrader export --to grades.csv
+	$(BIN)/python -m course.lms --course $(COURSE) --format $(FORMAT)
+
+# The class report of $(ASSIGNMENT), from the gradebook and the grading notes: notebooks/reports/ASSIGNMENT.html (one
+# self-contained page, figures inline) and notebooks/reports/ASSIGNMENT.json (the same numbers).
+report: setup
+	$(BIN)/python -m course.report --course $(COURSE) --assignment $(ASSIGNMENT)
+
+# Grade every stored submission of $(ASSIGNMENT) again with the current grader, in a temporary copy of the course;
+# print which scores change and why (also notebooks/reports/ASSIGNMENT-regrade.csv), then write them to the
+# gradebook (manual scores stand) unless DRY_RUN=1.
+regrade: setup
+	$(BIN)/python -m course.regrade --course $(COURSE) --assignment $(ASSIGNMENT) --jobs $(JOBS) \
+		$(if $(filter 1 yes true,$(DRY_RUN)),--dry-run) $(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
 
 # A student checks a notebook before submitting: exits 1 unless every check passes.
 #   make validate NB=notebooks/release/ASSIGNMENT/NOTEBOOK.ipynb (the release notebook you worked in)

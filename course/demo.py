@@ -4,8 +4,8 @@ Instructor side, the top layer. For each assignment of the registry:
 1. executes its source notebook headless (nbclient) and prints its results table (the cell "results_table");
 2. builds a class from the committed release (the reference solutions, the untouched release, typical mistakes,
    correct-but-different solutions, a tampering attempt, a kernel killer and an infinite loop), autogrades it with
-   nbgrader in the sandbox, writes feedback and grades.csv, saves a histogram of the scores, and prints one row per
-   student.
+   nbgrader in the sandbox, writes feedback and grades.csv, saves a histogram of the scores, writes the class
+   report (course.report), and prints one row per student.
 Everything is written under demo-output/ (copies of the course: the real gradebook is never touched).
 """
 
@@ -18,6 +18,7 @@ from course.assignments import all_assignments
 from course.classroom import demo_class
 from course.notebooks import cell_text_output, execute_notebook
 from course.pipeline import feedback_summary, grade_class
+from course.report import write_report
 
 OUTPUT_DIR = ROOT / "demo-output"
 
@@ -58,7 +59,9 @@ def run_class(assignment):
                    f"{assignment.title}: the demo class")
     print(f"\nFeedback (HTML per student): {(course / 'feedback').relative_to(ROOT)}/")
     print(f"Grades: {(course / 'grades.csv').relative_to(ROOT)}")
-    print(f"Histogram of the scores: {histogram.relative_to(ROOT)}\n")
+    print(f"Histogram of the scores: {histogram.relative_to(ROOT)}")
+    report, _ = write_report(course, assignment)
+    print(f"Class report: {report.relative_to(ROOT)}\n")
     return scores
 
 
