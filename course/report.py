@@ -277,7 +277,8 @@ def _mistakes_html(summary, images):
 
 def _incidents_html(summary):
     shorts = {e["name"]: e["short"] for e in summary["exercises"]}
-    points = (lambda r: f"{_num(r['in_kernel'])} -> {r['final']:g} of {r['points']:g}")
+    points = (lambda r: f"{'not run' if r['in_kernel'] is None else _num(r['in_kernel'])} -> {r['final']:g} "
+                        f"of {r['points']:g}")
     return {
         "failed": _table(("student", "why"), [(r["student"], " ".join(r["why"])) for r in summary["failed_to_run"]])
         if summary["failed_to_run"] else "",
