@@ -28,7 +28,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,cluster]"
 	@# The grading sandbox is Debian's bubblewrap: installed here when it is missing and we may (root with apt).
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
@@ -49,15 +49,16 @@ release: setup
 student-kit: setup release
 	$(BIN)/python -m course.student_kit
 
-# Grade every notebook in notebooks/submitted/STUDENT/$(ASSIGNMENT)/ (collect them there first), in JOBS parallel
+# Grade the new and changed notebooks in notebooks/submitted/STUDENT/$(ASSIGNMENT)/ (FORCE=1: all of them), in JOBS parallel
 # workers: nbgrader's autograde per student in a private copy of the course, then a verification pass that re-runs
 # each graded function in a clean process; student code runs only inside the OS sandbox (bubblewrap), and only the
 # main process writes the course gradebook. Without a working sandbox it refuses to grade; UNSAFE_NO_SANDBOX=1
 # grades anyway and says so in every score's comment.
+# On a Dask cluster: SCHEDULER=tcp://host:8786, or SCHEDULER=local for JOBS workers on this machine.
 JOBS ?= 1
 autograde: release
 	$(BIN)/python -m course.autograde --course $(COURSE) --assignment $(ASSIGNMENT) --jobs $(JOBS) \
-		$(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
+		$(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force) $(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
 
 # HTML feedback per student in notebooks/feedback/: messages, hints and points, no hidden test source.
 feedback: setup

@@ -7,76 +7,34 @@ in ``submitted/``:
    gradebook, its kernel inside the OS sandbox (``course.sandbox``);
 3. ``course.verify`` re-runs each graded function alone on the assignment's verification cases, also sandboxed,
    and confirms or lowers the points; a worker returns plain data (a ``Result``);
-4. the main process alone writes the course gradebook (SQLite or PostgreSQL: whatever ``CourseDirectory.db_url``
+4. the driver (this process) alone writes the course gradebook (SQLite or PostgreSQL: whatever ``CourseDirectory.db_url``
    says), one student at a time: ``auto_score`` is nbgrader's score lowered to what the verification confirms,
    the reason goes into the automatic comment, and manual scores and comments are never touched.
 A submission that kills its kernel, loops, is not JSON or was renamed still gets a row and a feedback file, and
 the batch always finishes. Without a working sandbox the command stops before grading, unless the loudly named
 opt-out ``--unsafe-no-sandbox`` is given (and every comment then says so).
+
+Where the workers run is ``course.backends``' business (a process pool, or a Dask cluster with ``--scheduler``);
+a worker (``course.worker``) gets a submission's bytes and returns data. Grading is incremental: a submission whose
+bytes were already graded (the hash in its grading notes) is skipped unless ``--force``; a Ctrl-C stops after the
+submissions being graded, and everything recorded stays recorded, so the next run finishes the rest.
 """
 
 import argparse
 import hashlib
 import html
-import os
+import json
 import shutil
+import signal
 import sys
-import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from course import backends
 from course.assignment import COURSE
 from course.assignments import get_assignment
-from course.nbgrader_course import copy_course, gradebook_template, load_course, nbgrader_env, private_api
-
-#: Said in the comment of every score graded without the OS sandbox.
-UNSANDBOXED_NOTE = "UNSAFE: graded WITHOUT the OS sandbox (--unsafe-no-sandbox); this score is not tamper-proof."
-
-
-@dataclass
-class Task:
-    """One submission to grade: everything a worker needs, as data (no shared file system).
-
-    student -- the student id
-    assignment -- the assignment's name
-    data -- the submitted notebook's bytes (None when no notebook was found)
-    sha256 -- the hash of data, taken when it was read
-    notes -- what the collection noticed (a renamed notebook, ...), for the feedback
-    """
-
-    student: str
-    assignment: str
-    data: bytes = None
-    sha256: str = ""
-    notes: list = field(default_factory=list)
-
-
-@dataclass
-class Result:
-    """The outcome of grading one student, computed by a worker; written to the gradebook by the main process."""
-
-    student: str
-    in_kernel: dict = field(default_factory=dict)  # test cell -> nbgrader's points (empty: nbgrader failed)
-    verdicts: dict = field(default_factory=dict)   # graded function -> course.verify.Verdict
-    notes: list = field(default_factory=list)      # what happened, for the feedback
-    autograded: bytes = None                       # the autograded notebook's bytes, if nbgrader produced one
-    sandboxed: bool = True
-    sha256: str = ""                               # the hash of the bytes that were graded
-
-    def final_scores(self, assignment):
-        """{test cell: (points, reason)}: nbgrader's points, lowered to what the clean run confirms."""
-        out = {cell: (points, "") for cell, points in self.in_kernel.items()}
-        for function, verdict in self.verdicts.items():
-            cell = assignment.function(function).test_cell
-            if cell in self.in_kernel:
-                earned = min(self.in_kernel[cell], verdict.points)
-                reason = "" if earned >= self.in_kernel[cell] else verdict.reason
-            else:  # nbgrader could not grade the notebook: only the clean run speaks
-                earned, reason = verdict.points, verdict.reason
-            out[cell] = (earned, reason)
-        return out
+from course.nbgrader_course import gradebook_template, load_course
+from course.worker import Context, Result, Task, grade_task, grader_version
 
 
 def collect(course_root, assignment):
@@ -99,80 +57,6 @@ def collect(course_root, assignment):
             task.sha256 = hashlib.sha256(task.data).hexdigest()
         tasks.append(task)
     return tasks
-
-
-_WORKER = {}
-
-
-def init_worker(course_root, assignment_name, template, jobs=1, sandboxed=True, slots=None):
-    """Worker start-up: import nbgrader, build the verification cases once, remember the gradebook template."""
-    import warnings
-
-    import nbgrader.apps  # noqa: F401 -- slow to import (seconds): paid once per worker
-
-    from course.verify import prepared
-
-    os.environ.update(nbgrader_env())
-    if jobs > 1:
-        # Several kernels at once: one BLAS thread each, or they fight over the cores.
-        os.environ.update({k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
-    warnings.filterwarnings("ignore")
-    assignment = get_assignment(assignment_name)
-    for function in assignment.function_names:
-        prepared(assignment, function)
-    slot = slots.get() if slots is not None else 0
-    _WORKER.update(course=Path(course_root), assignment=assignment, template=template, sandboxed=sandboxed,
-                   slot=slot)
-
-
-def grade_one(task):
-    """Grade one submission in a private copy of the course (runs in a worker process); return a Result."""
-    from course.verify import verify_submission
-
-    assignment, sandboxed, slot = _WORKER["assignment"], _WORKER["sandboxed"], _WORKER["slot"]
-    result = Result(task.student, notes=list(task.notes), sandboxed=sandboxed, sha256=task.sha256)
-    if task.data is not None:
-        run_nbgrader_autograde(task, result)
-    if not result.in_kernel:
-        result.notes.append("The notebook could not be run to the end by the grader (its kernel died, it is not a "
-                            "valid notebook, or a cell ran too long): its functions were graded in a clean process "
-                            "only.")
-    result.verdicts = verify_submission(assignment, task.data, sandboxed=sandboxed, slot=slot)
-    if not sandboxed:
-        result.notes.append(UNSANDBOXED_NOTE)
-    return result
-
-
-def run_nbgrader_autograde(task, result):
-    """nbgrader's autograde of the task's bytes in a private course; fills result.in_kernel and .autograded."""
-    from nbgrader.api import Gradebook
-
-    assignment = _WORKER["assignment"]
-    with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as tmp:
-        scratch = copy_course(Path(tmp) / "course", _WORKER["course"], assignments=[assignment.name])
-        (scratch / "gradebook.db").write_bytes(_WORKER["template"])
-        target = scratch / "submitted" / task.student / assignment.name
-        target.mkdir(parents=True)
-        (target / assignment.notebook).write_bytes(task.data)
-        api = private_api(scratch)
-        try:
-            if _WORKER["sandboxed"]:
-                from course.sandbox import sandboxed_kernels
-
-                with sandboxed_kernels(api.config, files={assignment.notebook: task.data}, slot=_WORKER["slot"]):
-                    outcome = api.autograde(assignment.name, task.student, force=True, create=True)
-            else:
-                outcome = api.autograde(assignment.name, task.student, force=True, create=True)
-            succeeded = outcome.get("success", False)
-        except Exception:  # noqa: BLE001 -- nbgrader itself failed on this notebook: the clean run still grades it
-            succeeded = False
-        autograded = scratch / "autograded" / task.student / assignment.name / assignment.notebook
-        if succeeded and autograded.is_file():
-            with Gradebook(api.coursedir.db_url) as gb:
-                for nb in gb.find_submission(assignment.name, task.student).notebooks:
-                    for grade in nb.grades:
-                        result.in_kernel[grade.name] = float(grade.auto_score or 0.0)
-            result.autograded = autograded.read_bytes()
 
 
 def record(gradebook, coursedir, assignment, result):
@@ -269,18 +153,33 @@ def fallback_feedback(result, finals, totals):
             f"<table><tr><th>test cell</th><th>score</th><th>why</th></tr>{rows}</table></body></html>")
 
 
+def already_graded(course_root, assignment, task):
+    """Whether the grading notes say these exact bytes were graded (and so recorded) before."""
+    notes = Path(course_root) / NOTES_FOLDER / assignment.name / f"{task.student}.json"
+    try:
+        return bool(task.sha256) and json.loads(notes.read_text()).get("sha256") == task.sha256
+    except (OSError, ValueError):
+        return False
+
+
+def failed_result(task, assignment, why):
+    """The Result of a submission that could not be graded: a row with 0 and the reason."""
+    from course.verify import Verdict
+
+    return Result(task.student, notes=[f"Grading failed: {why}"], sha256="",
+                  verdicts={f: Verdict(0.0, "grading failed") for f in assignment.function_names})
+
+
 def autograde(course_root=COURSE, assignment="regularization", jobs=1, students=None, progress=True,
-              sandboxed=True):
-    """Grade every submission of an assignment; return {student: Result}. The batch always finishes.
+              sandboxed=True, scheduler=None, force=False):
+    """Grade the new and changed submissions of an assignment (all with force); return {student: Result}.
 
-    Raises course.sandbox.SandboxUnavailable (before grading anything) when sandboxed and the sandbox does not work.
+    Raises course.sandbox.SandboxUnavailable (before grading anything) when sandboxed and the sandbox does not work,
+    course.worker.GraderMismatch when a worker runs another grader version, and KeyboardInterrupt after a Ctrl-C
+    (once the submissions being graded are recorded).
     """
-    import multiprocessing
-
     from nbgrader.api import Gradebook
     from tqdm import tqdm
-
-    from course.verify import Verdict
 
     if sandboxed:
         from course.sandbox import ensure_available
@@ -289,32 +188,42 @@ def autograde(course_root=COURSE, assignment="regularization", jobs=1, students=
     assignment = get_assignment(assignment) if isinstance(assignment, str) else assignment
     course_root = Path(course_root)
     _, coursedir = load_course(course_root)
-    tasks = [t for t in collect(course_root, assignment) if students is None or t.student in students]
-    template = gradebook_template(course_root, assignment.name)
-    slots = multiprocessing.Manager().Queue() if jobs > 1 else None
-    for slot in range(max(1, jobs)):
-        slots is not None and slots.put(slot)
+    tasks = [t for t in collect(course_root, assignment) if (students is None or t.student in students)
+             and (force or not already_graded(course_root, assignment, t))]
+    context = Context(assignment.name, (course_root / "nbgrader_config.py").read_text(),
+                      gradebook_template(course_root, assignment.name), sandboxed, jobs > 1, grader_version())
     results, below = {}, 0
     bar = tqdm(total=len(tasks), desc=f"autograde {assignment.name}", unit="notebook", disable=not progress,
                file=sys.stderr)
-    initargs = (str(course_root), assignment.name, template, jobs, sandboxed, slots)
-    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=init_worker, initargs=initargs) as pool, \
-            Gradebook(coursedir.db_url) as gradebook:
-        futures = {pool.submit(grade_one, task): task for task in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 -- a worker bug must not lose the others' results, nor this row
-                result = Result(task.student, notes=[f"Grading failed: {type(exc).__name__}: {exc}"],
-                                verdicts={f: Verdict(0.0, "grading failed") for f in assignment.function_names})
-            total, maximum = record(gradebook, coursedir, assignment, result)
-            results[task.student] = result
-            below += total < maximum
-            bar.set_postfix(not_full_marks=below, refresh=False)
-            bar.update(1)
-    bar.close()
+    interrupted = backends.Interrupted()
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        with Gradebook(coursedir.db_url) as gradebook:
+            for task, outcome in backends.run(grade_task, context, tasks, jobs=jobs, scheduler=scheduler,
+                                              interrupted=interrupted):
+                if isinstance(outcome, Exception):
+                    _refuse_on_mismatch(outcome)
+                    outcome = failed_result(task, assignment, f"{type(outcome).__name__}: {outcome}")
+                total, maximum = record(gradebook, coursedir, assignment, outcome)
+                results[task.student] = outcome
+                below += total < maximum
+                bar.set_postfix(not_full_marks=below, refresh=False)
+                bar.update(1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    if interrupted.requested:
+        raise KeyboardInterrupt(f"interrupted: {len(results)} submissions recorded, {len(tasks) - len(results)} "
+                                "left; run again to grade the rest")
     return results
+
+
+def _refuse_on_mismatch(outcome):
+    """A worker with another grader version stops the whole run: its grades would not be this grader's."""
+    from course.worker import GraderMismatch
+
+    if isinstance(outcome, GraderMismatch):
+        raise outcome
 
 
 def main(argv=None):
@@ -322,6 +231,9 @@ def main(argv=None):
     parser.add_argument("--course", default=str(COURSE))
     parser.add_argument("--assignment", default="regularization")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--scheduler", default=None,
+                        help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or 'local'")
+    parser.add_argument("--force", action="store_true", help="grade again submissions already graded as they are")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="grade WITHOUT the OS sandbox: student code can then read solutions and write files "
                              "(every score's comment says so)")
@@ -330,7 +242,11 @@ def main(argv=None):
 
     start = time.perf_counter()
     try:
-        results = autograde(args.course, args.assignment, jobs=args.jobs, sandboxed=not args.unsafe_no_sandbox)
+        results = autograde(args.course, args.assignment, jobs=args.jobs, sandboxed=not args.unsafe_no_sandbox,
+                            scheduler=args.scheduler, force=args.force)
+    except KeyboardInterrupt as exc:
+        print(f"autograde: {exc or 'interrupted'}", file=sys.stderr)
+        return 130
     except SandboxUnavailable as exc:
         print(f"autograde: refusing to grade: {exc}\n(To grade without isolation anyway, which lets student code "
               "read the solutions and write the gradebook: make autograde UNSAFE_NO_SANDBOX=1)", file=sys.stderr)

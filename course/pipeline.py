@@ -11,7 +11,7 @@ from course.nbgrader_course import (answer_sources, copy_course, gradebook_score
                                     submit)
 
 
-def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, source_course=None):
+def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, source_course=None, scheduler=None):
     """Grade a class end to end with nbgrader, in a copy of the course: release, submit, autograde, feedback,
     grades.csv.
 
@@ -21,6 +21,7 @@ def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, so
     assignment -- the Assignment
     jobs -- parallel grading workers (course.autograde)
     sandboxed -- grade in the OS sandbox (False: the explicit opt-out)
+    scheduler -- None (a process pool of `jobs` workers), "local" or a Dask scheduler address (course.backends)
 
     Returns:
     scores -- {student: {"total", "max", "comments", test cell: points}} from the gradebook
@@ -31,7 +32,7 @@ def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, so
         folder = Path(course_root) / "submitted" / s.student / assignment.name
         folder.mkdir(parents=True, exist_ok=True)
         s.write(folder, assignment)
-    autograde(course_root, assignment, jobs=jobs, progress=False, sandboxed=sandboxed)
+    autograde(course_root, assignment, jobs=jobs, progress=False, sandboxed=sandboxed, scheduler=scheduler)
     run_nbgrader(course_root, "generate_feedback", assignment.name, "--force")
     run_nbgrader(course_root, "export", "--to", str(Path(course_root) / "grades.csv"))
     return gradebook_scores(course_root, assignment.name)

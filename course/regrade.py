@@ -161,7 +161,8 @@ def regrade(course_root=COURSE, assignment="regularization", jobs=1, dry_run=Fal
     stored = stored_grades(course_root, assignment.name)
     with tempfile.TemporaryDirectory(prefix=f"regrade-{assignment.name}-") as tmp:
         scratch = scratch_course(tmp, course_root, assignment)
-        results = autograde(scratch, assignment, jobs=jobs, students=students, progress=False, sandboxed=sandboxed)
+        results = autograde(scratch, assignment, jobs=jobs, students=students, progress=False, sandboxed=sandboxed,
+                            force=True)
     changes = diff(assignment, stored, results)
     path = write_diff(course_root, assignment, changes)
     if not dry_run:

@@ -13,7 +13,7 @@ def _name(requirement):
 
 def test_environment_yml_names_the_same_dependencies_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    declared = {_name(r) for r in project["dependencies"] + sum(project["optional-dependencies"].values(), [])}
     conda, in_dependencies = set(), False
     for line in (ROOT / "environment.yml").read_text().splitlines():
         if not line.startswith(" "):

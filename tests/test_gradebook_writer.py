@@ -42,7 +42,7 @@ def test_a_regrade_never_overwrites_a_manual_score(course):
     with gb:  # what the formgrader does when an instructor types a score
         grade.manual_score = 1.5
         gb.db.commit()
-    autograde(course, ASSIGNMENT, jobs=1, progress=False, students=["patch-numpy"])
+    autograde(course, ASSIGNMENT, jobs=1, progress=False, students=["patch-numpy"], force=True)
     gb, grade, _ = _grade(course, "patch-numpy", cell)
     with gb:
         assert grade.manual_score == 1.5 and grade.score == 1.5

@@ -1,0 +1,164 @@
+"""Where grading tasks run: a process pool on this machine, or a Dask distributed cluster (instructor side).
+
+The grading command hands this module a function and its tasks (plain data: a submission's bytes and what the
+worker needs to grade it) and gets the outcomes back one at a time, as they finish, through the standard
+``concurrent.futures`` interface: the standard library's ``ProcessPoolExecutor`` by default (``JOBS=N``), or
+Dask's ``Client.get_executor()`` (``SCHEDULER=tcp://host:8786``, or ``SCHEDULER=local`` for a ``LocalCluster`` of
+JOBS workers on this machine). At most one task per worker is in flight, so a Ctrl-C or a dead worker concerns only
+the tasks that were really running.
+
+Nothing is lost when a worker dies: a task whose worker died is run again elsewhere, up to ``max_tries`` times
+(a process pool is rebuilt; Dask reschedules it itself and reports ``KilledWorker`` past its own limit); after that
+its outcome is a ``WorkerDied`` exception, which the grading command records as a failed submission.
+"""
+
+import contextlib
+import signal
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+#: Times a task is started before a worker death while grading it counts as the submission's fault.
+MAX_TRIES = 3
+
+
+class WorkerDied(RuntimeError):
+    """The worker grading a task died (killed, out of memory, crashed) every time the task was tried."""
+
+
+class Interrupted:
+    """A Ctrl-C flag: the first SIGINT asks the run to stop after the tasks in flight; the second stops now."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+
+def _pool_initializer(slots):
+    """A pool worker: ignore Ctrl-C (the driver decides when to stop) and take a grading slot of its own."""
+    from course import worker
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker.set_slot(slots.get() if slots is not None else 0)
+
+
+@contextlib.contextmanager
+def executor(jobs=1, scheduler=None):
+    """An Executor for grading tasks, and how many tasks it runs at once.
+
+    Arguments:
+    jobs -- worker processes (the process pool, or the LocalCluster's workers)
+    scheduler -- None (a process pool), "local" (a Dask LocalCluster) or a Dask scheduler address
+
+    Yields:
+    (make, width) -- make() returns a fresh Executor (called again after a process pool broke); width is the
+                     number of tasks to keep in flight
+    """
+    if scheduler is None:
+        import multiprocessing
+
+        manager = multiprocessing.Manager() if jobs > 1 else None
+
+        def make():
+            slots = manager.Queue() if manager else None  # a fresh pool: every slot free again
+            for slot in range(max(1, jobs)):
+                slots is not None and slots.put(slot)
+            return ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_pool_initializer, initargs=(slots,))
+
+        try:
+            yield make, max(1, jobs)
+        finally:
+            manager and manager.shutdown()
+        return
+    client, cluster = _dask_client(jobs, scheduler)
+    try:
+        width = max(1, sum(client.nthreads().values()))
+        yield client.get_executor, width
+    finally:
+        client.close()
+        cluster is not None and cluster.close()
+
+
+def _dask_client(jobs, scheduler):
+    """(Client, LocalCluster or None) for a scheduler address or "local"."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise RuntimeError("grading on a Dask cluster needs the optional dependency distributed: "
+                           "pip install -e '.[cluster]'") from None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    return Client(scheduler), None
+
+
+def run(function, context, tasks, *, jobs=1, scheduler=None, max_tries=MAX_TRIES, interrupted=None):
+    """Run function(context, task) for every task; yield (task, outcome) as each finishes.
+
+    outcome is the function's return value, or the exception it raised (WorkerDied when its worker died every time
+    it was tried). With `interrupted` (an Interrupted flag) set, no new task starts and the run ends once the tasks
+    in flight are done.
+    """
+    pending, tries = list(reversed(tasks)), {}
+    with executor(jobs, scheduler) as (make, width):
+        while pending and not (interrupted and interrupted.requested):
+            pool = make()
+            try:
+                yield from _drain(pool, function, context, pending, tries, width, max_tries, interrupted)
+            finally:
+                _shutdown(pool)
+
+
+def _shutdown(pool):
+    """Stop an executor without waiting (Dask's ClientExecutor takes no cancel_futures)."""
+    try:
+        pool.shutdown(wait=False, cancel_futures=True)
+    except TypeError:
+        pool.shutdown(wait=False)
+
+
+def _drain(pool, function, context, pending, tries, width, max_tries, interrupted):
+    """Keep `width` tasks in flight on one executor until none is left or it breaks (then return)."""
+    inflight = {}
+    while pending or inflight:
+        while pending and len(inflight) < width and not (interrupted and interrupted.requested):
+            task = pending.pop()
+            tries[id(task)] = tries.get(id(task), 0) + 1
+            inflight[pool.submit(function, context, task)] = task
+        if not inflight:
+            return
+        done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
+        broken = False
+        for future in done:
+            task = inflight.pop(future)
+            try:
+                yield task, future.result()
+            except BrokenProcessPool:
+                broken = True
+                yield from _retry_or_fail(task, tries, max_tries, pending)
+            except Exception as exc:  # noqa: BLE001 -- the caller records it as this submission's failure
+                yield task, _as_worker_death(exc, tries[id(task)])
+        if broken:  # every other task in flight died with the pool: run them again on a new one
+            for future, task in list(inflight.items()):
+                inflight.pop(future)
+                yield from _retry_or_fail(task, tries, max_tries, pending)
+            return
+
+
+def _retry_or_fail(task, tries, max_tries, pending):
+    """Put a task whose worker died back in the queue, or give it up after max_tries."""
+    if tries[id(task)] >= max_tries:
+        yield task, WorkerDied(f"the grading worker died each of the {tries[id(task)]} times this submission was "
+                               "graded")
+    else:
+        pending.append(task)
+
+
+def _as_worker_death(exc, count):
+    """Dask's KilledWorker (its scheduler gave up rescheduling a task) as a WorkerDied; other exceptions as they are."""
+    if type(exc).__name__ == "KilledWorker":
+        return WorkerDied(f"the grading worker died each time this submission was graded ({exc})")
+    return exc
