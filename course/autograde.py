@@ -27,6 +27,7 @@ import json
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -196,7 +197,8 @@ def autograde(course_root=COURSE, assignment="regularization", jobs=1, students=
     bar = tqdm(total=len(tasks), desc=f"autograde {assignment.name}", unit="notebook", disable=not progress,
                file=sys.stderr)
     interrupted = backends.Interrupted()
-    previous = signal.signal(signal.SIGINT, interrupted)
+    main_thread = threading.current_thread() is threading.main_thread()  # signals reach the main thread only
+    previous = signal.signal(signal.SIGINT, interrupted) if main_thread else None
     try:
         with Gradebook(coursedir.db_url) as gradebook:
             for task, outcome in backends.run(grade_task, context, tasks, jobs=jobs, scheduler=scheduler,
@@ -210,7 +212,8 @@ def autograde(course_root=COURSE, assignment="regularization", jobs=1, students=
                 bar.set_postfix(not_full_marks=below, refresh=False)
                 bar.update(1)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
         bar.close()
     if interrupted.requested:
         raise KeyboardInterrupt(f"interrupted: {len(results)} submissions recorded, {len(tasks) - len(results)} "

@@ -23,6 +23,7 @@ class Submission:
     variants -- names of the assignment's variants applied on top of the reference solutions
     answered -- whether the answer cells hold code at all (False: the untouched release)
     expected -- {graded function: points} this submission must earn
+    unanswered -- graded functions left as the release's stub (the others are answered)
     """
 
     student: str
@@ -30,12 +31,13 @@ class Submission:
     variants: tuple = ()
     answered: bool = True
     expected: dict = field(default_factory=dict)
+    unanswered: tuple = ()
 
     def answers(self, assignment):
         """{grade_id: source} of the answer cells of this submission."""
         if not self.answered:
             return {}
-        answers = assignment.solution_sources()
+        answers = {k: v for k, v in assignment.solution_sources().items() if k not in self.unanswered}
         for name in self.variants:
             variant = assignment.variant(name)
             answers[variant.grade_id] = variant.apply(answers[variant.grade_id])
@@ -216,3 +218,92 @@ def mistake_mimics(assignment):
                             prefix=f"def _frozen_answer():\n    from numpy import array\n    return {frozen}\n",
                             expected={name: (0 if name == target else p) for name, p in assignment.points.items()})]
     return []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A synthetic class of any size, for the cluster tests and benchmarks.
+
+def synthetic_class(assignment, n, seed=0):
+    """n realistic submissions with known expected scores: first one of each kind (the reference, the untouched
+    release, every round of mistakes and of correct alternatives, every tampering attempt), then random ones in
+    which each graded function is right, written another correct way, a known mistake, or left unanswered.
+
+    Arguments:
+    assignment -- the Assignment
+    n -- the class size (at least the number of kinds; more are drawn at random)
+    seed -- the draws' seed (the same seed gives the same class)
+
+    Returns:
+    [Submission] -- each with its `expected` points per graded function
+    """
+    import random
+
+    rng = random.Random(seed)
+    fixed = reference_and_untouched(assignment) + every_mistake_class(assignment) + tamper_class(assignment)
+    drawn = [_random_submission(assignment, rng, f"student-{i:04d}") for i in range(max(0, n - len(fixed)))]
+    return (fixed + drawn)[:n] if n < len(fixed) else fixed + drawn
+
+
+def _random_submission(assignment, rng, student):
+    """One submission: per graded function the reference (40%), an alternative (20%), a mistake (30%) or the stub."""
+    chosen, unanswered, expected = [], [], {}
+    for name in assignment.function_names:
+        draw = rng.random()
+        mistakes = [v for v in assignment.mistakes if v.grade_id == name]
+        alternatives = [v for v in assignment.alternatives if v.grade_id == name]
+        points = assignment.points[name]
+        if draw < 0.3 and mistakes:
+            variant = rng.choice(mistakes)
+            chosen.append(variant.name)
+            expected[name] = points * variant.credit
+        elif draw < 0.5 and alternatives:
+            chosen.append(rng.choice(alternatives).name)
+            expected[name] = points
+        elif draw < 0.6:
+            unanswered.append(name)
+            expected[name] = 0
+        else:
+            expected[name] = points
+    about = ", ".join(chosen + [f"{u} unanswered" for u in unanswered]) or "the reference solutions"
+    return Submission(student, about, tuple(chosen), expected=expected, unanswered=tuple(unanswered))
+
+
+def write_class(course_root, assignment, submissions):
+    """Write submissions into COURSE/submitted/ and their expected scores into COURSE/expected-<assignment>.json."""
+    import json
+    from pathlib import Path
+
+    for s in submissions:
+        folder = Path(course_root) / "submitted" / s.student / assignment.name
+        folder.mkdir(parents=True, exist_ok=True)
+        s.write(folder, assignment)
+    expected = {s.student: {"about": s.about, "points": s.expected} for s in submissions}
+    path = Path(course_root) / f"expected-{assignment.name}.json"
+    path.write_text(json.dumps(expected, indent=1, sort_keys=True))
+    return path
+
+
+def main(argv=None):
+    """``python -m course.classroom --students N --seed S [--assignment NAME] [--course DIR]``: write a synthetic
+    class into the course's submitted/ folder, with its expected scores next to it."""
+    import argparse
+
+    from course.assignment import COURSE
+    from course.assignments import get_assignment
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("``")[0].strip() or "synthetic class")
+    parser.add_argument("--students", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--assignment", default="regularization")
+    parser.add_argument("--course", default=str(COURSE))
+    args = parser.parse_args(argv)
+    assignment = get_assignment(args.assignment)
+    path = write_class(args.course, assignment, synthetic_class(assignment, args.students, args.seed))
+    print(f"{args.students} submissions of {assignment.name} in {args.course}/submitted/; expected scores: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -14,7 +14,7 @@ import pytest
 
 from course.assignments import all_assignments
 from course.classroom import every_mistake_class
-from course.pipeline import feedback_summary, grade_class
+from course.pipeline import feedback_summary
 from course.reference import marked_lines
 
 ASSIGNMENTS = all_assignments()
@@ -22,11 +22,12 @@ CLASSES = {a.name: every_mistake_class(a) for a in ASSIGNMENTS}
 CASES = [(a, s) for a in ASSIGNMENTS for s in CLASSES[a.name]]
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS, ids=lambda a: a.name)
-def graded(request, tmp_path_factory):
-    assignment = request.param
-    course = tmp_path_factory.mktemp(assignment.name)
-    return assignment, course, grade_class(course, CLASSES[assignment.name], assignment, jobs=2)
+@pytest.fixture
+def graded(assignment, graded_classes):
+    """(assignment, course, scores) of the session's shared graded class (tests/conftest.py), which holds every
+    submission of this module's classes."""
+    course, scores = graded_classes(assignment)
+    return assignment, course, scores
 
 
 def _feedback_text(course, student, assignment):

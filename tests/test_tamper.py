@@ -11,18 +11,18 @@ import re
 import pytest
 
 from course.assignments import all_assignments
-from course.pipeline import grade_class
 from course.classroom import tamper_class
 
 ASSIGNMENTS = all_assignments()
 CORPORA = {a.name: tamper_class(a) for a in ASSIGNMENTS}
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS, ids=lambda a: a.name)
-def graded(request, tmp_path_factory):
-    assignment = request.param
-    course = tmp_path_factory.mktemp(f"tamper-{assignment.name}")
-    return assignment, course, grade_class(course, CORPORA[assignment.name], assignment, jobs=2)
+@pytest.fixture
+def graded(assignment, graded_classes):
+    """(assignment, course, scores) of the session's shared graded class (tests/conftest.py), which holds every
+    submission of this module's classes."""
+    course, scores = graded_classes(assignment)
+    return assignment, course, scores
 
 
 def _feedback(course, student, assignment):
