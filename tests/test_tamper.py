@@ -32,7 +32,7 @@ def _feedback(course, student, assignment):
 
 def test_every_attempt_has_a_gradebook_row(graded):
     assignment, _, scores = graded
-    assert set(scores) == {a.student for a in CORPORA[assignment.name]}
+    assert {a.student for a in CORPORA[assignment.name]} <= set(scores)
 
 
 def test_no_attempt_earns_a_point_it_should_not(graded):
