@@ -14,6 +14,14 @@ assignment), so your code is what runs:
 - ``dropout_forward(A, keep_prob) -> (A_out, mask)`` after every hidden ReLU, and
   ``dropout_backward(dA, mask, keep_prob) -> dA_out`` on the way back. Evaluation never applies dropout.
 
+Through ``config=TrainingConfig(...)`` only (the third assignment's methods; see ``reg_utils.mlp_config``):
+
+- ``augment(X_batch, rng) -> X_batch`` on every training mini-batch (``augment_batch``), with a generator spawned
+  from the run's, so that initialization and shuffling are the same with and without it;
+- ``max_norm(W, c) -> W`` on every weight matrix after every step (``max_norm``), with ``c = max_norm_c``;
+- ``early_stopping.step(val_loss, parameters) -> stop`` after every epoch (an ``EarlyStopping``), and its
+  ``best_parameters`` returned at the end.
+
 Speed: every activation buffer is preallocated once per batch size and the steps work in place; for float32 and
 float64 every product goes through SciPy's BLAS (``reg_utils.blas``) and each SGD step is fused (the weight
 gradients are never stored; see ``reg_utils.mlp_model``). Two BLAS threads are the fastest setting for
@@ -67,8 +75,9 @@ def train_mlp(X, Y, layer_dims, *, X_val=None, Y_val=None, epochs=20, batch_size
               config or those keywords, not both (a keyword left at its default is not counted as given)
 
     Returns:
-    parameters -- dict "W1" (n_h1, n_x), "b1" (n_h1, 1), ..., of the given dtype
-    history -- dict of lists with one entry per epoch: "train_loss", "train_accuracy", "val_loss",
+    parameters -- dict "W1" (n_h1, n_x), "b1" (n_h1, 1), ..., of the given dtype (with config.early_stopping:
+                  its best_parameters, the best epoch's)
+    history -- dict of lists with one entry per epoch trained: "train_loss", "train_accuracy", "val_loss",
                "val_accuracy" (the val lists are empty without a validation set); losses are the mean
                cross-entropy without the penalty, so runs with different lambd compare directly
     """
@@ -77,6 +86,8 @@ def train_mlp(X, Y, layer_dims, *, X_val=None, Y_val=None, epochs=20, batch_size
         keep_prob=keep_prob, dropout_forward=dropout_forward, dropout_backward=dropout_backward, dtype=dtype,
         random_state=random_state, print_cost=print_cost, blas_threads=blas_threads))
     trainer = _Trainer(_TrainingSets(X, Y, X_val, Y_val, checked_layer_dims(layer_dims), config.dtype), config)
+    if config.early_stopping is not None and trainer.sets.X_val_rows is None:
+        raise ValueError("config.early_stopping needs X_val and Y_val: it watches the validation loss")
     with _global_seed_and_blas_threads(config, trainer.rng):
         trainer.run()
     return trainer.parameters, trainer.history
@@ -145,14 +156,22 @@ class _Trainer:
         self.workspaces, self.eval_workspaces = {}, {}
         self.history = {"train_loss": [], "train_accuracy": [], "val_loss": [], "val_accuracy": []}
         self.labels_shuffled = np.empty_like(sets.labels)
+        # spawn() draws nothing from self.rng: with augmentation, initialization and shuffling stay the same
+        self.augment_rng = self.rng.spawn(1)[0] if config.augment is not None else None
 
     def run(self):
-        """All the epochs, with a progress bar when config.print_cost."""
+        """All the epochs (until config.early_stopping says stop), with a progress bar when config.print_cost."""
+        stopper = self.config.early_stopping
         bar = tqdm(range(int(self.config.epochs)), desc="epochs", disable=not self.config.print_cost, leave=True)
         for _ in bar:
             self.train_epoch()
             bar.set_postfix(self.record_epoch())
+            if stopper is not None and stopper.step(self.history["val_loss"][-1], self.parameters):
+                break
         bar.close()
+        if stopper is not None and getattr(stopper, "best_parameters", None) is not None:
+            for key, value in self.parameters.items():
+                value[...] = stopper.best_parameters[key]
 
     def train_epoch(self):
         """One shuffled pass over the training set, one SGD step per mini-batch."""
@@ -166,8 +185,30 @@ class _Trainer:
             b = batch.shape[0]
             ws = workspace_for(self.workspaces, sets.layer_dims, b, config.dtype)
             np.take(sets.X_rows, batch, axis=0, out=ws.X_rows, mode="clip")
+            if config.augment is not None:
+                self.augment_into(ws.X_rows)
             sgd_step(ws.X_rows.T, self.labels_shuffled[start:start + b], self.parameters, ws, config, self.blas,
                      self.grads)
+            if config.max_norm is not None:
+                self.apply_max_norm()
+
+    def augment_into(self, X_rows):
+        """Replace the mini-batch X_rows -- (b, n_x) by config.augment(X_rows.T, rng), checked, in place."""
+        X_batch = X_rows.T
+        augmented = np.asarray(self.config.augment(X_batch, self.augment_rng))
+        if augmented.shape != X_batch.shape:
+            raise ValueError(f"config.augment returned shape {augmented.shape} for a mini-batch of shape "
+                             f"{X_batch.shape}: it must return the batch's shape, one example per column")
+        np.copyto(X_batch, augmented, casting="same_kind")
+
+    def apply_max_norm(self):
+        """W[l] = config.max_norm(W[l], config.max_norm_c) for every layer, written back in place."""
+        for l in range(1, len(self.sets.layer_dims)):
+            W = self.parameters[f"W{l}"]
+            capped = np.asarray(self.config.max_norm(W, self.config.max_norm_c))
+            if capped.shape != W.shape:
+                raise ValueError(f"config.max_norm returned shape {capped.shape} for W{l} of shape {W.shape}")
+            np.copyto(W, capped, casting="same_kind")
 
     def record_epoch(self):
         """Evaluate on the training set and the validation set into the history; the progress bar's postfix."""

@@ -3,7 +3,8 @@
 Who uses it: students and instructors may pass ``train_mlp(..., config=TrainingConfig(...))`` instead of the
 keyword arguments (the two are equivalent); the trainer (``reg_utils.mlp``) and the training step
 (``reg_utils.mlp_model``) read their settings from it. A later assignment extends training by adding fields here,
-not keyword arguments threaded through the trainer's functions.
+not keyword arguments threaded through the trainer's functions: the third assignment (OtherRegularization) adds
+``augment``, ``max_norm`` with ``max_norm_c``, and ``early_stopping``, which only this config can set.
 """
 
 from dataclasses import dataclass
@@ -34,6 +35,16 @@ class TrainingConfig:
     blas_threads -- threads the BLAS may use during training (None: its default, often one per core). Two
                     were fastest in our measurements: a product of a (256, 784) by a (784, 64) matrix gains from a
                     second core, and is too small to share among many.
+    augment -- function(X_batch, rng) -> X_batch, applied to every training mini-batch before its step (never to
+               the evaluation): X_batch -- (n_x, b), the same shape back; rng -- a np.random.Generator of its own,
+               spawned from random_state (so that augmenting leaves initialization and shuffling unchanged)
+    max_norm -- function(W, c) -> W applied to every weight matrix W -- (n_l, n_{l-1}) after every SGD step (the
+                trainer writes the result back into W); needs max_norm_c
+    max_norm_c -- the largest L2 norm of a unit's incoming weights that max_norm allows, a number > 0
+    early_stopping -- an object with the EarlyStopping contract, or None: after every epoch the trainer calls
+                      ``early_stopping.step(val_loss, parameters)`` (it needs a validation set) and stops when it
+                      returns True; at the end it copies ``early_stopping.best_parameters`` (when not None) into
+                      the parameters it returns. The history still records every epoch that was trained.
     """
 
     epochs: int = 20
@@ -48,6 +59,10 @@ class TrainingConfig:
     random_state: Any = 0
     print_cost: bool = True
     blas_threads: Optional[int] = 2
+    augment: Optional[Callable] = None
+    max_norm: Optional[Callable] = None
+    max_norm_c: Optional[float] = None
+    early_stopping: Any = None
 
     def __post_init__(self):
         dtype = np.dtype(self.dtype)
@@ -59,6 +74,7 @@ class TrainingConfig:
         if int(self.epochs) != self.epochs or self.epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {self.epochs!r}")
         self._check_regularization()
+        self._check_training_extensions()
 
     def _check_regularization(self):
         """ValueError naming the argument when the regularization settings do not fit together."""
@@ -71,6 +87,20 @@ class TrainingConfig:
             raise ValueError(f"keep_prob must lie in (0, 1], got {keep_prob!r}")
         if keep_prob < 1 and (self.dropout_forward is None or self.dropout_backward is None):
             raise ValueError("keep_prob < 1 needs dropout_forward=... and dropout_backward=...")
+
+    def _check_training_extensions(self):
+        """ValueError naming the setting when augment, max_norm or early_stopping is not usable as documented."""
+        if self.augment is not None and not callable(self.augment):
+            raise ValueError(f"augment must be a function(X_batch, rng) -> X_batch, got {type(self.augment).__name__}")
+        if self.max_norm is not None and not callable(self.max_norm):
+            raise ValueError(f"max_norm must be a function(W, c) -> W, got {type(self.max_norm).__name__}")
+        if self.max_norm is not None and (not np.isscalar(self.max_norm_c) or not self.max_norm_c > 0):
+            raise ValueError(f"max_norm needs max_norm_c, a number > 0, got max_norm_c={self.max_norm_c!r}")
+        if self.max_norm is None and self.max_norm_c is not None:
+            raise ValueError("max_norm_c is set but max_norm is not: give max_norm=..., e.g. max_norm=max_norm")
+        if self.early_stopping is not None and not callable(getattr(self.early_stopping, "step", None)):
+            raise ValueError(f"early_stopping must have a method step(val_loss, parameters), got "
+                             f"{type(self.early_stopping).__name__}")
 
     @property
     def uses_dropout(self):
