@@ -188,6 +188,12 @@ def _bwrap_command(argv, *, view, limits, env, files=(), readonly_files=(), tmpf
             "--clearenv"]
     for key, value in _environment(env).items():
         args += ["--setenv", key, value]
+    # The writable tmpfs folders first: a read-only folder that lives under one of them (a venv or a repository
+    # cloned under /tmp) is then bound on top of it instead of being hidden by it.
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
+             "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
+             "--size", str(limits.scratch_size), "--tmpfs", SCRATCH]
     for path in view["readonly"]:
         args += ["--ro-bind", path, path]
     args += _root_links()
@@ -195,10 +201,6 @@ def _bwrap_command(argv, *, view, limits, env, files=(), readonly_files=(), tmpf
         args += ["--ro-bind-try", path, path]
     for path in view["masks"]:
         args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
-             "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
-             "--size", str(limits.scratch_size), "--tmpfs", SCRATCH]
     for source, dest in readonly_files:
         args += ["--ro-bind", str(source), dest]
     for dest, size in tmpfs:

@@ -578,3 +578,12 @@ def test_a_kernel_dies_with_its_grader():
             import shutil
 
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_read_only_folders_under_tmp_are_bound_on_top_of_the_sandboxes_tmp():
+    """A venv or a repository cloned under /tmp stays visible: /tmp's tmpfs is mounted before the binds."""
+    args = sandbox._bwrap_command(["true"], view={"readonly": ["/tmp/some-clone/.venv"], "masks": []},
+                                  limits=Limits(), env={})
+    tmpfs_at = next(i for i, a in enumerate(args) if a == "--tmpfs" and args[i + 1] == "/tmp")
+    bind_at = next(i for i, a in enumerate(args) if a == "--ro-bind" and args[i + 1] == "/tmp/some-clone/.venv")
+    assert tmpfs_at < bind_at
