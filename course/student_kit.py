@@ -48,8 +48,10 @@ def project():
 
 
 def student_packages(config):
-    """The packages of pyproject.toml's [tool.setuptools] packages that students get: all but `course`."""
-    return [p for p in config["tool"]["setuptools"]["packages"] if p != INSTRUCTOR_PACKAGE]
+    """The packages of pyproject.toml's [tool.setuptools] packages that students get: all but `course` and its
+    subpackages (the assignment registry)."""
+    return [p for p in config["tool"]["setuptools"]["packages"]
+            if p != INSTRUCTOR_PACKAGE and not p.startswith(INSTRUCTOR_PACKAGE + ".")]
 
 
 def requirement(name, config):
