@@ -84,12 +84,14 @@ class JupyterLab:
         env.update(JUPYTER_CONFIG_DIR=str(self.state / "config"), JUPYTER_DATA_DIR=str(self.state / "data"),
                    JUPYTER_RUNTIME_DIR=str(self.state / "runtime"), IPYTHONDIR=str(self.state / "ipython"),
                    JUPYTERLAB_SETTINGS_DIR=str(self.state / "settings"),
-                   JUPYTERLAB_WORKSPACES_DIR=str(self.state / "workspaces"), JUPYTER_PLATFORM_DIRS="1")
+                   JUPYTERLAB_WORKSPACES_DIR=str(self.state / "workspaces"), JUPYTER_PLATFORM_DIRS="1",
+                   # the data folder under `state` before the venv's: its python3 kernel spec is the one used
+                   JUPYTER_PREFER_ENV_PATH="0")
         return env
 
     def write_kernel_spec(self):
         """The python3 kernel spec of this server: this venv's Python, with kernel_env (found before the venv's own
-        spec: the data directory comes first on Jupyter's path)."""
+        spec: JUPYTER_PREFER_ENV_PATH=0 puts the data folder first on Jupyter's path)."""
         folder = self.state / "data" / "kernels" / "python3"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "kernel.json").write_text(json.dumps({
@@ -111,7 +113,8 @@ class JupyterLab:
             [str(jupyter), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0",
              f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={self.root_dir}",
              "--ServerApp.allow_root=True", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            cwd=self.cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=self.cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=end_with_parent)
         runtime = Path(env["JUPYTER_RUNTIME_DIR"])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -126,11 +129,21 @@ class JupyterLab:
             if self.port is not None:
                 try:
                     self.api("status")
-                    return self
                 except OSError:
                     pass
+                else:
+                    self._check_kernel_spec()
+                    return self
             time.sleep(0.2)
         raise RuntimeError(f"jupyter lab did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def _check_kernel_spec(self):
+        """Fail unless the server launches its kernels from this server's own python3 spec (with kernel_env)."""
+        spec = self.api("kernelspecs")["kernelspecs"]["python3"]["spec"]
+        if spec.get("env", {}) != self.kernel_env:
+            self.stop()
+            raise RuntimeError(f"the server's python3 kernel spec is not its own (env {spec.get('env')}, expected "
+                               f"{self.kernel_env}): another kernel spec comes first on Jupyter's path")
 
     def stop(self):
         """Stop the server (and its kernels): SIGTERM to its process group, SIGKILL after 10 s."""
@@ -276,15 +289,33 @@ def grade_demo_classes(course_root):
 
 def start_grading(course_root, scores_path, log_path):
     """Start grading the demo classes in the background (a process group of its own, so that it can be stopped
-    whole); it writes the scores to scores_path as JSON."""
+    whole); it writes the scores to scores_path as JSON.
+
+    The grading runs at the lowest CPU priority (nice 19, which its workers and sandboxed kernels inherit): it
+    uses the time the browser and the student's kernels leave idle, so that the waits of the student's tests do
+    not grow with it."""
     root = Path(__file__).resolve().parents[1]
     log = open(log_path, "w")
     try:
         return subprocess.Popen([sys.executable, "-m", "tests.browser_helpers", "grade", str(course_root),
                                  str(scores_path)], cwd=root, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_low_priority_child)
     finally:
         log.close()
+
+
+def end_with_parent():
+    """In a child before it runs its program (preexec_fn): have the kernel send it SIGTERM when the test process
+    dies, however it dies (Linux's PR_SET_PDEATHSIG): a server or a grading started in a session of its own is
+    otherwise left running by a test run that is killed before its fixtures are torn down."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+def _low_priority_child():
+    os.nice(19)
+    end_with_parent()
 
 
 def stop_process_group(process, grace=10):
@@ -303,4 +334,6 @@ def stop_process_group(process, grace=10):
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["grade"]:
+    # SIGTERM (from stop_process_group, or when the test process dies) ends the whole grading, workers included
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
     Path(sys.argv[3]).write_text(json.dumps(grade_demo_classes(Path(sys.argv[2]))))

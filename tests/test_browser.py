@@ -8,8 +8,9 @@ One JupyterLab server for the whole module, on a copy of the course, and one bro
 - the instructor: the formgrader lists every assignment and the scores of a small demo class, graded (sandboxed,
   by the course's own grading command) into the course copy while the student side is being tested.
 
-The server's kernels run with NBGRADER_EXECUTION set, as they do when nbgrader validates or grades: the notebooks
-then train briefly (otherwise the deep notebook trains every network for 30 epochs, over two minutes), and nothing
+The server's kernels run with NBGRADER_EXECUTION set (a kernel spec of the server's own, see
+tests.browser_helpers.JupyterLab), as they do when nbgrader validates or grades: the notebooks then train briefly
+(otherwise the deep notebook trains every network for 30 epochs on every image, minutes on two cores), and nothing
 the checks look at depends on the training.
 
 A screenshot of every step goes to tests/.browser-screenshots/ (ignored by git; the path is printed at the end).
