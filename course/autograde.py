@@ -201,6 +201,10 @@ def autograde(course_root=COURSE, assignment="regularization", jobs=1, students=
     previous = signal.signal(signal.SIGINT, interrupted) if main_thread else None
     try:
         with Gradebook(coursedir.db_url) as gradebook:
+            # Students first, in order: nbgrader's export lists them in the gradebook's order, so every backend
+            # (whatever order its results come back in) gives the same export.
+            for task in sorted(tasks, key=lambda t: t.student):
+                gradebook.update_or_create_student(task.student)
             for task, outcome in backends.run(grade_task, context, tasks, jobs=jobs, scheduler=scheduler,
                                               interrupted=interrupted):
                 if isinstance(outcome, Exception):
