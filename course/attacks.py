@@ -14,9 +14,10 @@ inside the sandbox (everything is in try/except: the rest of the notebook runs).
 autograded notebook. The classes:
 
 1. ``import-course``: imports the instructor package and executes the target's reference solution;
-2. ``relative-source``: walks up from its working directory to ``source/ASSIGNMENT/NOTEBOOK`` (the kernel runs in
-   the grader's private course copy, which holds the solutions); the verification process has no such path and
-   takes the solution from a ``.pth`` file the kernel left in site-packages (class 3);
+2. ``relative-source``: walks up from its working directory and from its ancestors' (the grading driver's, read
+   through ``/proc/PID/cwd``) to a folder that holds ``source/ASSIGNMENT/NOTEBOOK``, directly or one folder down (a
+   course root, or a repository with the course in ``notebooks/``); the verification process has no such path
+   and takes the solution from a ``.pth`` file the kernel left in site-packages (class 3);
    ``package-path-source``: finds the repository from ``reg_utils.__file__`` and reads the source notebook there;
 3. ``pth-persist``: the kernel writes ``PTH_PREFIX + STUDENT + .pth`` into site-packages, a line that puts the
    solution into ``builtins`` of every later Python process: the verification process takes it from there;
@@ -207,14 +208,37 @@ def _attack_steal():
 '''
 
 _RELATIVE_SOURCE = '''
+def _attack_working_dirs():
+    """This process's working directory, then its ancestors' (the grader's), through /proc/PID/cwd."""
+    folders = [_attack_os.getcwd()]
+    for pid in _attack_ancestors():
+        try:
+            folders.append(_attack_os.readlink("/proc/%d/cwd" % pid))
+        except OSError:
+            continue
+    return list(dict.fromkeys(folders))
+
+
+def _attack_relative_candidates(folder):
+    """Where a course root near this folder keeps the source notebook: directly, or one folder down."""
+    yield _attack_os.path.join(folder, "source", @ASSIGNMENT@, @NOTEBOOK@)
+    try:
+        children = sorted(_attack_os.listdir(folder))
+    except OSError:
+        return
+    for child in children:
+        yield _attack_os.path.join(folder, child, "source", @ASSIGNMENT@, @NOTEBOOK@)
+
+
 def _attack_steal():
-    for folder in _attack_walk_up(_attack_os.getcwd()):
-        path = _attack_os.path.join(folder, "source", @ASSIGNMENT@, @NOTEBOOK@)
-        if _attack_os.path.isfile(path):
-            _attack_report["found"] = path
-            source = _attack_answer_cell(path, @FUNCTION@)
-            _attack_persist(source)  # for the verification process, which has no such relative path
-            return source
+    for start in _attack_working_dirs():
+        for folder in _attack_walk_up(start):
+            for path in _attack_relative_candidates(folder):
+                if _attack_os.path.isfile(path):
+                    _attack_report["found"] = path
+                    source = _attack_answer_cell(path, @FUNCTION@)
+                    _attack_persist(source)  # for the verification process, which has no such relative path
+                    return source
     return _attack_persisted()
 '''
 
@@ -533,8 +557,8 @@ def sandbox_attacks(assignment):
     return [
         _attempt(a, "import-course", "imports the instructor package and runs the reference solution",
                  _IMPORT_COURSE),
-        _attempt(a, "relative-source", "reads the source notebook by a path relative to its working directory "
-                 "(and leaves it in a .pth file for the verification process)", _RELATIVE_SOURCE),
+        _attempt(a, "relative-source", "reads the source notebook by a path relative to its own or the grader's "
+                 "working directory (and leaves it in a .pth file for the verification process)", _RELATIVE_SOURCE),
         _attempt(a, "package-path-source", "reads the source notebook next to the installed reg_utils package",
                  _PACKAGE_PATH_SOURCE),
         _attempt(a, "pth-persist", "writes a .pth file into site-packages that hands the solution to the "
