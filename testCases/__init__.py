@@ -36,3 +36,11 @@ __all__ += [
     "regularization_test_case", "dropout_forward_test_case", "dropout_backward_test_case",
     "l2_regularization_test", "l1_regularization_test", "dropout_forward_test", "dropout_backward_test",
 ]
+
+# The third assignment (OtherRegularization): its cases and public checks.
+from .other_cases import max_norm_test_case, replay_test_case
+from .other_checks import augment_batch_test, max_norm_test, replay_early_stopping_test
+
+__all__ += [
+    "replay_test_case", "max_norm_test_case", "augment_batch_test", "replay_early_stopping_test", "max_norm_test",
+]
