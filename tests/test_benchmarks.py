@@ -37,3 +37,12 @@ def test_bench_autograde_quick_runs_as_documented_without_the_venv_on_path():
     assert result.returncode == 0, result.stderr[-3000:]
     for figure in ("floor: nbgrader on a trivial one-cell notebook", "process pool, sandbox:", "1 worker", "2 workers", "speed-up"):
         assert figure in result.stdout, f"{figure!r} is not in the output:\n{result.stdout}"
+
+
+def test_bench_augment_quick_prints_the_ratio_of_augmentation_to_the_training_step():
+    result = run_benchmark("bench_augment")
+    assert result.returncode == 0, result.stderr
+    for figure in ("augment_batch, reference solution, float32", "SciPy loop", "float32, 2 BLAS threads",
+                   "training step (forward + backward + update), float64, 1 BLAS thread", "x the step",
+                   "augmentation costs less than the forward and backward pass in every setting"):
+        assert figure in result.stdout, f"{figure!r} is not in the output:\n{result.stdout}"
