@@ -65,24 +65,74 @@ def split_digits(X_rows, labels, *, validation_size, test_size, random_state=0, 
     Returns:
     DigitSplits -- X_* (n_x, m_*), Y_* (1, m_*) or (10, m_*)
     """
-    from sklearn.model_selection import train_test_split
-
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     m = labels.size
     n_val = _count("validation_size", validation_size, m)
     n_test = _count("test_size", test_size, m)
     if n_val + n_test >= m:
         raise ValueError(f"validation_size + test_size must leave training examples: {n_val} + {n_test} of {m}")
-    rest_X, X_test, rest_y, y_test = train_test_split(X_rows, labels, test_size=n_test, stratify=labels,
-                                                      random_state=random_state)
-    X_train, X_val, y_train, y_val = train_test_split(rest_X, rest_y, test_size=n_val, stratify=rest_y,
-                                                      random_state=random_state)
+    rest, test = stratified_split(labels, n_test, random_state)
+    rest_X, X_test, rest_y, y_test = X_rows[rest], X_rows[test], labels[rest], labels[test]
+    train, val = stratified_split(rest_y, n_val, random_state)
+    X_train, X_val, y_train, y_val = rest_X[train], rest_X[val], rest_y[train], rest_y[val]
     parts = []
     for X_part, y_part in ((X_train, y_train), (X_val, y_val), (X_test, y_test)):
         # Rows -> columns here: our convention is X (n_x, m). A C-ordered copy makes each pixel row contiguous.
         parts.append(np.ascontiguousarray(X_part.T, dtype=dtype))
         parts.append(one_hot(y_part) if one_hot_labels else y_part.reshape(1, -1))
     return DigitSplits(*parts)
+
+
+def stratified_split(labels, n_test, random_state):
+    """Indices of a stratified shuffle split: every class keeps its share in both parts.
+
+    The draws are those of scikit-learn's ``train_test_split(..., stratify=labels, random_state=random_state)``
+    (its StratifiedShuffleSplit), so the splits are the same numbers; it is written here with NumPy alone because
+    importing scikit-learn takes about a second, paid by every graded notebook that loads the digits.
+
+    Arguments:
+    labels -- (m,) integer labels; every class needs at least 2 examples
+    n_test -- number of examples in the second part (1 <= n_test < m)
+    random_state -- int seed (a RandomState draws the class counts' ties and the permutations)
+
+    Returns:
+    train -- (m - n_test,) int indices, in a random order
+    test -- (n_test,) int indices, in a random order
+    """
+    labels = np.asarray(labels).reshape(-1)
+    n_train = labels.size - n_test
+    classes, y_indices, class_counts = np.unique(labels, return_inverse=True, return_counts=True)
+    if class_counts.min() < 2 or min(n_train, n_test) < classes.size:
+        raise ValueError(f"a stratified split of {labels.size} examples into {n_train} and {n_test} needs at least "
+                         f"2 examples per class and one per class and part ({classes.size} classes)")
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    rng = np.random.RandomState(random_state)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(classes.size):
+        shuffled = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.extend(shuffled[:n_i[i]])
+        test.extend(shuffled[n_i[i]:n_i[i] + t_i[i]])
+    return rng.permutation(train), rng.permutation(test)
+
+
+def _approximate_mode(class_counts, n_draws, rng):
+    """How many of n_draws each class gets: its share floored, the rest to the largest remainders (ties drawn
+    from rng). Returns an (n_classes,) int array summing to n_draws."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (ties,) = np.where(remainder == value)
+            add_now = min(len(ties), need_to_add)
+            floored[rng.choice(ties, size=add_now, replace=False)] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
 
 
 def _count(name, value, m):

@@ -93,3 +93,38 @@ def test_mnist_subset_reads_exactly_what_mlxtends_own_reader_reads(mnist):
     want = split_digits(np.asarray(X_rows, dtype=np.float64) / 255.0, labels, validation_size=500, test_size=500,
                         random_state=0, one_hot_labels=False, dtype=np.float64)
     assert all(np.array_equal(a, b) for a, b in zip(mnist, want))
+
+
+@pytest.mark.parametrize("sizes", [(5000, 10, 500), (1797, 10, 300), (97, 3, 20), (40, 4, 7), (1500, 10, 1)])
+def test_stratified_split_draws_exactly_what_scikit_learn_draws(sizes):
+    """The NumPy split must give scikit-learn's train_test_split(stratify=...) indices, uneven classes and
+    tied remainders included, so the notebooks' numbers are those of the scikit-learn split they were made with."""
+    from sklearn.model_selection import train_test_split
+
+    from reg_utils.mnist import stratified_split
+
+    m, n_classes, n_test = sizes
+    labels = np.random.RandomState(m).randint(0, n_classes, size=m)
+    labels[:2 * n_classes] = np.repeat(np.arange(n_classes), 2)  # every class at least twice
+    n_test = max(n_test, n_classes)
+    for seed in (0, 1, 42):
+        want_train, want_test = train_test_split(np.arange(m), test_size=n_test, stratify=labels, random_state=seed)
+        train, test = stratified_split(labels, n_test, seed)
+        assert np.array_equal(train, want_train) and np.array_equal(test, want_test)
+
+
+def test_stratified_split_refuses_a_class_of_one():
+    from reg_utils.mnist import stratified_split
+
+    with pytest.raises(ValueError, match="2 examples per class"):
+        stratified_split(np.array([0, 0, 1, 1, 2]), 2, 0)
+
+
+def test_loading_the_digits_does_not_import_scikit_learn():
+    """Every graded deep notebook loads the subset: scikit-learn's import alone costs about a second each."""
+    import subprocess
+    import sys
+
+    code = "import sys; from reg_utils import load_mnist_subset; load_mnist_subset(); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
