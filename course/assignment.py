@@ -141,6 +141,10 @@ class Assignment:
     results_title -- what the demo prints above the notebook's results table
     position -- where it comes in the course (the registry lists assignments in this order)
     course -- the nbgrader course root
+    reused_answers -- grade_ids of answer cells that are not graded here: the student fills them with their own
+                      answers to an earlier assignment's graded functions, which the notebook needs (giving them
+                      out would hand out the earlier assignment's solutions; grading them again would count them
+                      twice). The reference submissions fill them with the source notebook's code.
     """
 
     name: str
@@ -157,6 +161,7 @@ class Assignment:
     results_title: str = ""
     position: int = 0
     course: Path = COURSE
+    reused_answers: tuple = ()
 
     # -- where it lives ------------------------------------------------------------------------------------------
     @property
@@ -194,6 +199,16 @@ class Assignment:
         """{graded function: source of its answer cell} in the source notebook."""
         sources = cell_sources(self.source_path, self.function_names)
         missing = set(self.function_names) - set(sources)
+        if missing:
+            raise ValueError(f"{self.source_path.name} has no answer cell {sorted(missing)}")
+        return sources
+
+    def answer_sources(self):
+        """{grade_id: source} of every answer cell a complete submission fills: the graded functions' and the
+        reused answers' (see `reused_answers`), from the source notebook."""
+        names = (*self.function_names, *self.reused_answers)
+        sources = cell_sources(self.source_path, names)
+        missing = set(names) - set(sources)
         if missing:
             raise ValueError(f"{self.source_path.name} has no answer cell {sorted(missing)}")
         return sources

@@ -37,7 +37,7 @@ class Submission:
         """{grade_id: source} of the answer cells of this submission."""
         if not self.answered:
             return {}
-        answers = {k: v for k, v in assignment.solution_sources().items() if k not in self.unanswered}
+        answers = {k: v for k, v in assignment.answer_sources().items() if k not in self.unanswered}
         for name in self.variants:
             variant = assignment.variant(name)
             answers[variant.grade_id] = variant.apply(answers[variant.grade_id])

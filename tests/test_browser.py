@@ -99,7 +99,7 @@ def workspace(tmp_path_factory):
     copy_course(top / "lab" / "course", COURSE)
     for a in ASSIGNMENTS:
         for path, nb in ((release_copy(a), nbformat.read(a.release_path, as_version=4)),
-                         (solved_copy(a), make_submission(a.release_path, a.solution_sources()))):
+                         (solved_copy(a), make_submission(a.release_path, a.answer_sources()))):
             (top / "lab" / path).parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, top / "lab" / path)
     return top

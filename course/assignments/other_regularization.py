@@ -10,6 +10,15 @@ of the reference solutions read from the source notebook, so they never drift fr
 (``testCases.other_properties``, which the public check uses too), and its mistakes are recognised by what their
 outputs do, with the shares that module declares. The EarlyStopping class is graded through the function its answer
 cell ends with, ``replay_early_stopping``, which plays recorded runs through it (the verifier calls functions).
+
+L2 and dropout, which the notebook's comparison table needs, are the second assignment's graded functions
+(``l2_regularization``, ``dropout_forward``, ``dropout_backward``), so the notebook does not give them: its cell
+``second_assignment_answers`` is an answer cell that students fill with their own code from DeepRegularization (a
+stub in the release, the second assignment's reference in the source), declared as ``reused_answers`` and not
+graded here (it was graded there). The other way, L2 and dropout built into ``reg_utils.train_mlp``'s
+``TrainingConfig``, was ruled out: ``reg_utils`` goes to every student in the kit, so it would hand out the same
+solutions in a package. The three graded exercises come before that cell, so their grading never depends on it;
+``tests/test_release_leaks.py`` checks that no release defines a graded function outside an answer cell.
 """
 
 import numpy as np
@@ -265,4 +274,5 @@ ASSIGNMENT = Assignment(
     tamper=TamperTarget(_MN, ("W_out = W * scale", "W_out = W * 1.0"), public_output=_public_max_norm),
     position=3,
     results_title="Results on 1,000 MNIST training digits (500 validation / 500 test)",
+    reused_answers=("second_assignment_answers",),
 )
