@@ -7,12 +7,28 @@ library, NumPy and the student helpers ``reg_utils``, never the instructor packa
 (patch NumPy, subclass ndarray, exit, loop) stays in this process: the grader only reads numbers back, with
 ``allow_pickle=False``, and judges them itself. The grader also imports this file to run trusted functions (the
 reference solution, the catalogued mistakes) on the same calls in the same way.
+
+``python clean_run.py WORKDIR --each`` runs every graded function of a submission in ONE sandbox, for the cost of
+one interpreter start: WORKDIR/spec.json lists the functions (``{"functions": [{"function", "source", "calls"}],
+"time_limit": s, "end_others": "sandbox" | "group"}``) with their inputs in ``inputs-J.npz``. The parent imports
+NumPy and the helpers, makes itself untraceable (PR_SET_DUMPABLE 0: its children run as the same uid), then forks
+one child per function, one at a time. Each child runs one answer cell and sends its results down a pipe only the
+two of them hold; once it has exited (or after ``time_limit`` seconds, when it is killed), every other process
+in the sandbox is killed before the parent reads the pipe and forks the next child. So nothing one function
+starts can reach another's run. The parent writes ``status-J.json`` and ``outputs-J.npz`` at the end, when no
+student code is left running. "end_others": "sandbox" (every process of the sandbox's own pid namespace but
+pid 1 and the parent's ancestors) is used only when pid 1 is bubblewrap; "group" (the child's process group)
+is the unsandboxed opt-out's weaker form.
 """
 
 import contextlib
 import io
 import json
+import os
+import select
+import signal
 import sys
+import time
 from pathlib import Path
 
 #: Most leaves one call's result may have, and the deepest nesting read (a result is a few arrays, not a tree).
@@ -74,16 +90,17 @@ def run_calls(function, calls, arrays):
     return statuses, outputs
 
 
-def read_outputs(workdir, max_bytes=64 * 1024 ** 2):
-    """(statuses, outputs) a run left in workdir, read without unpickling; (None, {}) when unreadable."""
+def read_outputs(workdir, max_bytes=64 * 1024 ** 2, suffix=""):
+    """(statuses, outputs) a run left in workdir (status{suffix}.json, outputs{suffix}.npz), read without
+    unpickling; (None, {}) when unreadable."""
     import numpy as np
 
     workdir = Path(workdir)
     try:
-        if (workdir / "outputs.npz").stat().st_size > max_bytes:
+        if (workdir / f"outputs{suffix}.npz").stat().st_size > max_bytes:
             return None, {}
-        statuses = json.loads((workdir / "status.json").read_text()[:1_000_000])
-        with np.load(workdir / "outputs.npz", allow_pickle=False) as npz:
+        statuses = json.loads((workdir / f"status{suffix}.json").read_text()[:1_000_000])
+        with np.load(workdir / f"outputs{suffix}.npz", allow_pickle=False) as npz:
             outputs = {k: np.asarray(npz[k], dtype=np.float64) for k in npz.files}
     except (OSError, ValueError, KeyError, TypeError):
         return None, {}
@@ -92,30 +109,218 @@ def read_outputs(workdir, max_bytes=64 * 1024 ** 2):
     return statuses, outputs
 
 
-def main(workdir):
-    """Run the calls of WORKDIR/spec.json and write the outputs."""
+def run_answer(item, arrays):
+    """Execute one answer cell (item: {"function", "source", "calls"}) and make its calls: (statuses, outputs)."""
     import numpy as np
 
     import reg_utils
 
-    workdir = Path(workdir)
-    spec = json.loads((workdir / "spec.json").read_text())
-    with np.load(workdir / "inputs.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
     namespace = {"np": np, "__name__": "__submission__"}
     namespace.update({name: getattr(reg_utils, name) for name in reg_utils.__all__})
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         try:
-            exec(compile(spec["source"], "<answer cell>", "exec"), namespace)
-            function = namespace[spec["function"]]
+            exec(compile(item["source"], "<answer cell>", "exec"), namespace)
+            function = namespace[item["function"]]
         except BaseException as exc:  # noqa: BLE001 -- anything the cell does is reported, never propagated
-            statuses, outputs = [{"ok": False, "error": f"the answer cell failed: {type(exc).__name__}: {exc}"}], {}
-        else:
-            statuses, outputs = run_calls(function, spec["calls"], arrays)
+            return [{"ok": False, "error": f"the answer cell failed: {type(exc).__name__}: {exc}"}], {}
+        return run_calls(function, item["calls"], arrays)
+
+
+def _load_arrays(path):
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def main(workdir):
+    """Run the calls of WORKDIR/spec.json and write the outputs."""
+    import numpy as np
+
+    workdir = Path(workdir)
+    statuses, outputs = run_answer(json.loads((workdir / "spec.json").read_text()),
+                                   _load_arrays(workdir / "inputs.npz"))
     np.savez(workdir / "outputs.npz", **outputs)
     (workdir / "status.json").write_text(json.dumps(statuses))
 
 
+# -- every function of a submission in one sandbox -----------------------------------------------------------------
+#: What a function's status says when its child did not finish in time, or left nothing readable.
+TIMED_OUT = "the clean run did not finish in time (an endless loop?)"
+CRASHED = "the clean run did not finish (it exited or crashed)"
+#: Most bytes one child may send back.
+MAX_RESULT_BYTES = 64 * 1024 ** 2
+
+
+def _untraceable():
+    """PR_SET_DUMPABLE 0: processes of the same uid (the children) can neither ptrace this one nor read or write
+    its memory through /proc."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+
+
+def _ancestors():
+    """This process's ancestors' pids."""
+    pids, pid = set(), os.getpid()
+    while pid > 1:
+        with open(f"/proc/{pid}/stat") as f:
+            pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        pids.add(pid)
+    return pids
+
+
+def _live_others(keep):
+    """Pids in /proc, other than keep, that are not zombies."""
+    others = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in keep:
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state not in ("Z", "X"):
+                others.append(int(entry))
+    return others
+
+
+def _reap():
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _end_others(mode, child, keep):
+    """Kill whatever the last child left running: in the sandbox, every process but keep; else its group."""
+    if mode != "sandbox":
+        with contextlib.suppress(OSError):
+            os.killpg(child, signal.SIGKILL)
+        _reap()
+        return
+    for _ in range(10_000):
+        others = _live_others(keep)
+        if not others:
+            return
+        for pid in others:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        _reap()
+        time.sleep(0.001)
+    raise RuntimeError("processes of a graded function could not be ended")
+
+
+def _child(item, arrays, out_fd, time_limit):
+    """In the forked child: run one answer cell, send `status JSON \n npz bytes` down out_fd, exit."""
+    import resource
+
+    import numpy as np
+
+    try:
+        os.setpgid(0, 0)
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        limit = int(time_limit) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (limit if hard < 0 else min(limit, hard), hard))
+        statuses, outputs = run_answer(item, arrays)
+        buffer = io.BytesIO()
+        np.savez(buffer, **outputs)
+        with os.fdopen(out_fd, "wb") as out:
+            out.write(json.dumps(statuses).encode() + b"\n" + buffer.getvalue())
+    finally:
+        os._exit(0)
+
+
+def _wait_for(pid, read_fd, time_limit):
+    """Read the child's pipe until it exits or time_limit passes (then kill it): (bytes read, timed out)."""
+    deadline, chunks, size = time.monotonic() + time_limit, [], 0
+    exited = os.pidfd_open(pid)  # readable once the child has exited
+    watched = [read_fd, exited]
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return chunks, True
+            ready = select.select(watched, [], [], remaining)[0]
+            if exited in ready:
+                os.waitpid(pid, 0)
+                return chunks, False
+            if read_fd in ready:
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:  # end of the pipe: only the child's exit is left to wait for
+                    watched = [exited]
+                elif size < MAX_RESULT_BYTES:
+                    chunks.append(chunk)
+                    size += len(chunk)
+    finally:
+        os.close(exited)
+
+
+def _run_one(item, arrays, time_limit, mode, keep):
+    """Fork a child for one function; (status JSON bytes, npz bytes) of what it sent, or a failure status."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(item, arrays, write_fd, time_limit)
+    os.close(write_fd)
+    chunks, timed_out = _wait_for(pid, read_fd, time_limit)
+    _end_others(mode, pid, keep)
+    os.set_blocking(read_fd, False)
+    with contextlib.suppress(BlockingIOError):  # every writer is gone: the rest of the pipe, then EOF
+        while sum(map(len, chunks)) < MAX_RESULT_BYTES and (chunk := os.read(read_fd, 1 << 16)):
+            chunks.append(chunk)
+    os.close(read_fd)
+    status, newline, npz = b"".join(chunks).partition(b"\n")
+    if timed_out or not newline:
+        return json.dumps([{"ok": False, "error": TIMED_OUT if timed_out else CRASHED}]).encode(), _empty_npz()
+    return status, npz
+
+
+def _empty_npz():
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer)
+    return buffer.getvalue()
+
+
+def _write_new(path, data):
+    """Write a file that must be new (whatever a child left at that name is removed first, links not followed)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def main_each(workdir):
+    """Run every function of WORKDIR/spec.json in its own forked child, one after the other (module docstring)."""
+    import numpy  # noqa: F401 -- imported once here, shared by every child
+
+    import reg_utils  # noqa: F401
+
+    workdir = Path(workdir)
+    spec = json.loads((workdir / "spec.json").read_text())
+    arrays = [_load_arrays(workdir / f"inputs-{j}.npz") for j in range(len(spec["functions"]))]
+    mode = spec.get("end_others", "group")
+    if mode == "sandbox" and Path("/proc/1/comm").read_text().strip() != "bwrap":
+        raise SystemExit("end_others=sandbox outside a bubblewrap sandbox: refused")
+    _untraceable()
+    keep = {1, os.getpid()} | _ancestors()
+    results = [_run_one(item, arrays[j], float(spec.get("time_limit", 10)), mode, keep)
+               for j, item in enumerate(spec["functions"])]
+    for j, (status, npz) in enumerate(results):
+        _write_new(workdir / f"outputs-{j}.npz", npz)
+        _write_new(workdir / f"status-{j}.json", status)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[2:] == ["--each"]:
+        main_each(sys.argv[1])
+    else:
+        main(sys.argv[1])

@@ -9,12 +9,12 @@ student code, judges them: against the reference solution's outputs on the same 
 right answer has. A known mistake keeps its share of the points only when it explains EVERY verification case.
 """
 
+import io
 import json
 import subprocess
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +25,8 @@ from course import clean_run
 
 #: Seconds one graded function may run in the clean process (all its calls together).
 TIME_LIMIT = 10
+#: The reason of a graded function whose answer cell is not in the submission.
+MISSING = "the answer cell is missing from the submission"
 #: Largest notebook read (bytes): a bigger one is not a genuine submission.
 MAX_NOTEBOOK_BYTES = 20 * 1024 ** 2
 #: Building cases and running the reference and the mistakes in this process use NumPy's global RNG.
@@ -81,27 +83,83 @@ def runs_from(statuses, outputs, n_calls):
     return runs
 
 
+def _npz_bytes(arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _outcome(statuses, outputs, cases):
+    """(runs, problem) from what a clean run left: runs is None, and problem says why, when it left nothing
+    readable or fewer statuses than calls."""
+    if statuses is None:
+        return None, clean_run.CRASHED
+    if len(statuses) != len(cases.calls):
+        return None, (str(statuses[0].get("error", "")) if statuses else "") or "the clean run failed"
+    return runs_from(statuses, outputs, len(cases.calls)), ""
+
+
 def run_student(function, source, cases, *, sandboxed=True, slot=0, time_limit=TIME_LIMIT):
-    """Run one answer cell's function on the cases in a fresh process; return (runs, problem).
+    """Run one answer cell's function on the cases in a fresh process of its own; return (runs, problem).
 
     runs is None, and problem says why, when the process died, timed out, or returned nothing readable.
     """
     spec = json.dumps({"function": function, "source": source, "calls": cases.calls}).encode()
-    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-        np.savez(Path(tmp) / "inputs.npz", **cases.arrays)
-        inputs = (Path(tmp) / "inputs.npz").read_bytes()
     try:
         if sandboxed:
-            statuses, outputs = _run_function_sandboxed(spec, inputs, slot, time_limit)
+            statuses, outputs = _run_function_sandboxed(spec, _npz_bytes(cases.arrays), slot, time_limit)
         else:
-            statuses, outputs = _run_function_unsandboxed(spec, inputs, time_limit)
+            statuses, outputs = _run_function_unsandboxed(spec, _npz_bytes(cases.arrays), time_limit)
     except subprocess.TimeoutExpired:
-        return None, "the clean run did not finish in time (an endless loop?)"
-    if statuses is None:
-        return None, "the clean run did not finish (it exited or crashed)"
-    if len(statuses) != len(cases.calls):
-        return None, (statuses[0].get("error") if statuses else "") or "the clean run failed"
-    return runs_from(statuses, outputs, len(cases.calls)), ""
+        return None, clean_run.TIMED_OUT
+    return _outcome(statuses, outputs, cases)
+
+
+def run_students(answers, *, sandboxed=True, slot=0, time_limit=TIME_LIMIT):
+    """Run several answer cells' functions in one clean run (``clean_run.py --each``: one child per function,
+    each isolated from the others); return {function: (runs, problem)} for the functions it reported on.
+
+    Arguments:
+    answers -- [(function, source, cases)]
+
+    A function missing from the result (the run as a whole died, timed out, or left nothing readable for it)
+    must be run alone (run_student).
+    """
+    if not answers:
+        return {}
+    spec = {"functions": [{"function": f, "source": s, "calls": c.calls} for f, s, c in answers],
+            "time_limit": time_limit, "end_others": "sandbox" if sandboxed else "group"}
+    files = {"spec.json": json.dumps(spec).encode()}
+    files.update({f"inputs-{j}.npz": _npz_bytes(c.arrays) for j, (_, _, c) in enumerate(answers)})
+    total = time_limit * len(answers) + 10  # every child's own limit, plus the interpreter's start
+    try:
+        read = _run_batch_sandboxed if sandboxed else _run_batch_unsandboxed
+        with tempfile.TemporaryDirectory(prefix="verified-") as tmp:
+            read(files, [f"{kind}-{j}.{ext}" for j in range(len(answers))
+                         for kind, ext in (("status", "json"), ("outputs", "npz"))], Path(tmp), slot, total)
+            found = {j: clean_run.read_outputs(tmp, suffix=f"-{j}") for j in range(len(answers))}
+    except subprocess.TimeoutExpired:
+        return {}
+    return {f: _outcome(*found[j], c) for j, (f, _, c) in enumerate(answers) if found[j][0] is not None}
+
+
+def _run_batch_sandboxed(files, collect, into, slot, timeout):
+    """clean_run.py --each in the OS sandbox; the collected files are written into `into`."""
+    from course.sandbox import CLEAN_RUN, run_sandboxed
+
+    result = run_sandboxed([sys.executable, "-I", CLEAN_RUN, "/scratch", "--each"], files=files, collect=collect,
+                           slot=slot, timeout=timeout, env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+    for name, data in result.files.items():
+        (into / name).write_bytes(data)
+
+
+def _run_batch_unsandboxed(files, collect, into, slot, timeout):
+    """The opt-out: clean_run.py --each in a plain isolated Python process, in `into`."""
+    for name, data in files.items():
+        (into / name).write_bytes(data)
+    subprocess.run([sys.executable, "-I", clean_run.__file__, str(into), "--each"], cwd=into, timeout=timeout,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
 
 
 def _run_function_sandboxed(spec, inputs, slot, time_limit):
@@ -196,7 +254,7 @@ def prepared(assignment, function):
 
 
 def verify_function(assignment, function, source, *, sandboxed=True, slot=0):
-    """Run one graded function in a clean process and say how many points it confirms.
+    """Run one graded function in a clean process of its own and say how many points it confirms.
 
     Arguments:
     assignment -- the Assignment
@@ -207,11 +265,18 @@ def verify_function(assignment, function, source, *, sandboxed=True, slot=0):
     Returns:
     Verdict
     """
-    points = assignment.points[function]
     if not source:
-        return Verdict(0.0, "the answer cell is missing from the submission")
+        return Verdict(0.0, MISSING)
+    cases = prepared(assignment, function)[0]
+    return judge_function(assignment, function, run_student(function, source, cases, sandboxed=sandboxed,
+                                                            slot=slot))
+
+
+def judge_function(assignment, function, outcome):
+    """The Verdict on one graded function from its clean run's (runs, problem)."""
+    points = assignment.points[function]
     cases, reference, mistakes = prepared(assignment, function)
-    runs, problem = run_student(function, source, cases, sandboxed=sandboxed, slot=slot)
+    runs, problem = outcome
     if runs is None:
         return Verdict(0.0, problem)
     problem = (cases.judge or judge_exact)(cases, runs, reference)
@@ -230,12 +295,21 @@ def verify_function(assignment, function, source, *, sandboxed=True, slot=0):
 def verify_submission(assignment, notebook_bytes, *, sandboxed=True, slot=0):
     """{function: Verdict} for every graded function of a submission (its bytes, read before any code ran).
 
-    The functions' clean processes run side by side: each mostly waits for its child process.
+    Every answered function runs in ONE clean run (one sandbox, one child process per function: see
+    ``clean_run.main_each``); a function that run does not report on (it died as a whole) runs again alone.
     """
     answers = read_answers(notebook_bytes, assignment.function_names)
-    for function in assignment.function_names:  # build the cases one at a time before the threads start
+    for function in assignment.function_names:
         prepared(assignment, function)
-    with ThreadPoolExecutor(max_workers=len(assignment.functions)) as pool:
-        futures = {name: pool.submit(verify_function, assignment, name, answers.get(name), sandboxed=sandboxed,
-                                     slot=slot) for name in assignment.function_names}
-        return {name: future.result() for name, future in futures.items()}
+    answered = [(f, answers[f], prepared(assignment, f)[0]) for f in assignment.function_names if answers.get(f)]
+    outcomes = run_students(answered, sandboxed=sandboxed, slot=slot)
+    verdicts = {}
+    for function in assignment.function_names:
+        source = answers.get(function)
+        if not source:
+            verdicts[function] = Verdict(0.0, MISSING)
+        elif function in outcomes:
+            verdicts[function] = judge_function(assignment, function, outcomes[function])
+        else:
+            verdicts[function] = verify_function(assignment, function, source, sandboxed=sandboxed, slot=slot)
+    return verdicts
