@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 test: setup
-	$(BIN)/python -m pytest --nbval -p no:cacheprovider tests $(COURSE)/source
+	$(BIN)/python -m pytest --nbval -p no:cacheprovider --durations=30 tests $(COURSE)/source
 
 demo: setup release
 	$(BIN)/python -m course.demo
