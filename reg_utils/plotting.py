@@ -30,15 +30,7 @@ def plot_dataset(X, Y, ax=None, title=None):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
-    ax.scatter(X[0, :], X[1, :], c=_labels_for_colour(Y), s=40, cmap=plt.cm.Spectral, edgecolors="k",
-               linewidths=0.3)
-    ax.set_xlim(*FIELD_LIMITS[:2])
-    ax.set_ylim(*FIELD_LIMITS[2:])
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
-    if title:
-        ax.set_title(title)
-    return ax
+    return _scatter_on_field(ax, X, Y, title)
 
 
 def plot_decision_boundary(model, X, y, ax=None, title=None, step=0.01):
@@ -69,7 +61,14 @@ def plot_decision_boundary(model, X, y, ax=None, title=None, step=0.01):
         raise ValueError(f"model returned {Z.size} predictions for {xx.size} grid points; it must return one "
                          f"prediction per row of its input")
     ax.contourf(xx, yy, Z.reshape(xx.shape).astype(float), cmap=plt.cm.Spectral)
-    ax.scatter(X[0, :], X[1, :], c=_labels_for_colour(y), cmap=plt.cm.Spectral, s=40, edgecolors="k",
+    return _scatter_on_field(ax, X, y, title)
+
+
+def _scatter_on_field(ax, X, Y, title):
+    """Scatter points (2, m) coloured by their labels (1, m) over the field's limits; return ax."""
+    import matplotlib.pyplot as plt
+
+    ax.scatter(X[0, :], X[1, :], c=_labels_for_colour(Y), s=40, cmap=plt.cm.Spectral, edgecolors="k",
                linewidths=0.3)
     ax.set_xlim(*FIELD_LIMITS[:2])
     ax.set_ylim(*FIELD_LIMITS[2:])

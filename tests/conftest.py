@@ -6,11 +6,15 @@ expected scores. tests/test_grading.py, tests/test_tamper.py and tests/test_clus
 course (two process-pool workers, in the OS sandbox), so `make test` grades each submission once.
 """
 
+import html
+import re
+
 import pytest
 
 from course.assignments import all_assignments
 from course.classroom import synthetic_class
 from course.pipeline import grade_class
+from course.sandbox import SandboxUnavailable, ensure_available
 
 #: Submissions per assignment in the shared class (at least 60 in all, as the cluster test asks).
 CLASS_SIZE = 30
@@ -39,3 +43,25 @@ def graded_classes(tmp_path_factory):
 @pytest.fixture(params=all_assignments(), ids=lambda a: a.name)
 def assignment(request):
     return request.param
+
+
+@pytest.fixture(scope="session")
+def sandbox_available():
+    """Skips the test, saying why, where the OS sandbox (bubblewrap) cannot run."""
+    try:
+        ensure_available()
+    except SandboxUnavailable as exc:
+        pytest.skip(f"the sandbox cannot run here: {exc}")
+
+
+@pytest.fixture
+def graded(assignment, graded_classes):
+    """(assignment, course, scores) of the session's shared graded class of this assignment."""
+    course, scores = graded_classes(assignment)
+    return assignment, course, scores
+
+
+def feedback_text(course, student, assignment):
+    """A student's feedback page as they read it: tags removed, entities decoded."""
+    page = course / "feedback" / student / assignment.name / assignment.notebook.replace(".ipynb", ".html")
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))

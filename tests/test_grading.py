@@ -7,7 +7,6 @@ command (nbgrader in the sandbox, then the verification pass), and read back thr
 the feedback HTML.
 """
 
-import html
 import re
 
 import pytest
@@ -16,24 +15,11 @@ from course.assignments import all_assignments
 from course.classroom import every_mistake_class
 from course.pipeline import feedback_summary
 from course.reference import marked_lines
+from tests.conftest import feedback_text
 
 ASSIGNMENTS = all_assignments()
 CLASSES = {a.name: every_mistake_class(a) for a in ASSIGNMENTS}
 CASES = [(a, s) for a in ASSIGNMENTS for s in CLASSES[a.name]]
-
-
-@pytest.fixture
-def graded(assignment, graded_classes):
-    """(assignment, course, scores) of the session's shared graded class (tests/conftest.py), which holds every
-    submission of this module's classes."""
-    course, scores = graded_classes(assignment)
-    return assignment, course, scores
-
-
-def _feedback_text(course, student, assignment):
-    """The feedback as a student reads it: tags removed, entities decoded."""
-    page = course / "feedback" / student / assignment.name / assignment.notebook.replace(".ipynb", ".html")
-    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
 
 
 def test_each_exercise_earns_the_points_its_variants_deserve(graded):
@@ -61,14 +47,14 @@ def test_feedback_names_each_mistake(graded):
     assignment, course, _ = graded
     for variant in assignment.mistakes:
         student = next(s.student for s in CLASSES[assignment.name] if variant.name in s.variants)
-        assert variant.expected_feedback in _feedback_text(course, student, assignment), variant.name
+        assert variant.expected_feedback in feedback_text(course, student, assignment), variant.name
 
 
 def test_feedback_shows_points_per_cell(graded):
     assignment, course, scores = graded
     first = assignment.function_names[0]
     earned = scores["mistakes-1"][assignment.function(first).test_cell]
-    text = _feedback_text(course, "mistakes-1", assignment)
+    text = feedback_text(course, "mistakes-1", assignment)
     assert re.search(rf"Score:\s*{earned:.1f}\s*/\s*{assignment.points[first]:.1f}", text)
 
 
@@ -76,7 +62,7 @@ def test_feedback_never_shows_hidden_test_source(graded):
     assignment, course, _ = graded
     hidden = marked_lines("HIDDEN TESTS", 25, assignment.source_path)
     for submission in CLASSES[assignment.name]:
-        text = _feedback_text(course, submission.student, assignment)
+        text = feedback_text(course, submission.student, assignment)
         assert "_hidden_" not in text
         leaked = [line for line in hidden if line in text]
         assert not leaked, f"{submission.student}'s feedback shows hidden tests: {leaked[:2]}"

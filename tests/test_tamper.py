@@ -5,29 +5,15 @@ Each attempt is generated at test time from the committed release (course.classr
 a point it should not; the batch completes; every student has a gradebook row and a feedback file.
 """
 
-import html
-import re
 
 import pytest
 
 from course.assignments import all_assignments
 from course.classroom import tamper_class
+from tests.conftest import feedback_text
 
 ASSIGNMENTS = all_assignments()
 CORPORA = {a.name: tamper_class(a) for a in ASSIGNMENTS}
-
-
-@pytest.fixture
-def graded(assignment, graded_classes):
-    """(assignment, course, scores) of the session's shared graded class (tests/conftest.py), which holds every
-    submission of this module's classes."""
-    course, scores = graded_classes(assignment)
-    return assignment, course, scores
-
-
-def _feedback(course, student, assignment):
-    path = course / "feedback" / student / assignment.name / assignment.notebook.replace(".ipynb", ".html")
-    return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text()))
 
 
 def test_every_attempt_has_a_gradebook_row(graded):
@@ -49,23 +35,23 @@ def test_no_attempt_earns_a_point_it_should_not(graded):
 def test_every_attempt_gets_a_feedback_file(graded):
     assignment, course, _ = graded
     for attempt in CORPORA[assignment.name]:
-        assert _feedback(course, attempt.student, assignment).strip(), attempt.student
+        assert feedback_text(course, attempt.student, assignment).strip(), attempt.student
 
 
 def test_feedback_says_why_a_score_was_lowered(graded):
     assignment, course, _ = graded
     target = assignment.tamper.function
     assert f"Verified in a clean run: 0 of {assignment.points[target]:g} points" in \
-        _feedback(course, "patch-numpy", assignment)
+        feedback_text(course, "patch-numpy", assignment)
 
 
 def test_feedback_of_a_notebook_that_could_not_run_says_so(graded):
     assignment, course, _ = graded
-    text = _feedback(course, "kernel-killer", assignment)
+    text = feedback_text(course, "kernel-killer", assignment)
     assert "could not be run to the end" in text and f"{assignment.total_points:g}" in text
 
 
 def test_renamed_notebook_is_graded_and_the_feedback_says_so(graded):
     assignment, course, _ = graded
     assert f"was submitted as '{assignment.notebook[:-6]}-final (1).ipynb'" in \
-        _feedback(course, "renamed", assignment)
+        feedback_text(course, "renamed", assignment)

@@ -12,21 +12,12 @@ import pytest
 
 from course import clean_run, sandbox, verify
 from course.assignments import get_assignment
-from course.sandbox import SandboxUnavailable
 
 ASSIGNMENT = get_assignment("regularization")
 FIRST, SECOND = ASSIGNMENT.function_names[:2]
 
 
-@pytest.fixture(scope="module")
-def available():
-    try:
-        sandbox.ensure_available()
-    except SandboxUnavailable as exc:
-        pytest.skip(f"the sandbox cannot run here: {exc}")
-
-
-pytestmark = pytest.mark.usefixtures("available")
+pytestmark = pytest.mark.usefixtures("sandbox_available")
 
 
 def answers(**attacks):
