@@ -170,22 +170,29 @@ def _dropout_forward_problem(i, run, A, keep_prob, kwargs):
     return ""
 
 
-def _judge_dropout_forward(cases, runs, reference_runs):
-    """'' when every call has every property of inverted dropout and consecutive calls draw fresh masks."""
+def _first_dropout_problem(cases, runs):
+    """The first property of inverted dropout that one of the calls lacks, or ''."""
     for i, (run, (A, keep_prob, kwargs, _)) in enumerate(zip(runs, cases.context["plan"])):
         problem = _dropout_forward_problem(i, run, A, keep_prob, kwargs)
         if problem:
             return problem
-    if np.array_equal(runs[2]["out"]["1"], runs[3]["out"]["1"]):
-        return "two consecutive calls drew the same mask"
     return ""
+
+
+def _same_masks(runs):
+    """Whether the two consecutive calls with the same inputs (the seeded 3rd, the unseeded 4th) drew one mask."""
+    return np.array_equal(runs[2]["out"]["1"], runs[3]["out"]["1"])
+
+
+def _judge_dropout_forward(cases, runs, reference_runs):
+    """'' when every call has every property of inverted dropout and consecutive calls draw fresh masks."""
+    problem = _first_dropout_problem(cases, runs)
+    return problem or ("two consecutive calls drew the same mask" if _same_masks(runs) else "")
 
 
 def _reseeds(cases, runs):
     """(credit, reason) when every call is right but consecutive calls draw the same mask."""
-    right = all(not _dropout_forward_problem(i, run, A, kp, kw)
-                for i, (run, (A, kp, kw, _)) in enumerate(zip(runs, cases.context["plan"])))
-    if right and np.array_equal(runs[2]["out"]["1"], runs[3]["out"]["1"]):
+    if not _first_dropout_problem(cases, runs) and _same_masks(runs):
         return RESEED_CREDIT, "the function reseeds the random generator: every call drops the same units", "df_reseeds"
     return None
 

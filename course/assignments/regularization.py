@@ -235,26 +235,31 @@ def _dropout_forward_problem(i, out, X, p, kp):
     return ""
 
 
-def _judge_dropout_forward(cases, runs, reference_runs):
-    """'' when every output has every property of inverted dropout and masks are fresh on each call."""
+def _first_dropout_problem(cases, runs):
+    """The first property of inverted dropout that one of the calls lacks, or ''."""
     for i, (run, (X, p, kp)) in enumerate(zip(runs, cases.context["inputs"])):
         if not run["ok"]:
             return f"on verification case {i + 1} it raised {run['error']}"
         problem = _dropout_forward_problem(i, run["out"], X, p, kp)
         if problem:
             return problem
-    if np.array_equal(runs[2]["out"]["1.1"], runs[3]["out"]["1.1"]):
-        return "two consecutive calls drew the same masks"
     return ""
+
+
+def _same_masks(runs):
+    """Whether the two consecutive calls with the same inputs (the seeded 3rd, the unseeded 4th) drew one mask."""
+    return np.array_equal(runs[2]["out"]["1.1"], runs[3]["out"]["1.1"])
+
+
+def _judge_dropout_forward(cases, runs, reference_runs):
+    """'' when every output has every property of inverted dropout and masks are fresh on each call."""
+    problem = _first_dropout_problem(cases, runs)
+    return problem or ("two consecutive calls drew the same masks" if _same_masks(runs) else "")
 
 
 def _reseeds(cases, runs):
     """(credit, reason) when the function is right in every call but draws the same masks every time."""
-    if not all(run["ok"] for run in runs):
-        return None
-    right = all(not _dropout_forward_problem(i, run["out"], X, p, kp)
-                for i, (run, (X, p, kp)) in enumerate(zip(runs, cases.context["inputs"])))
-    if right and np.array_equal(runs[2]["out"]["1.1"], runs[3]["out"]["1.1"]):
+    if not _first_dropout_problem(cases, runs) and _same_masks(runs):
         return RESEED_CREDIT, "the function reseeds the random generator", "df_reseeds"
     return None
 
