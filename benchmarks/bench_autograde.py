@@ -7,10 +7,15 @@ reference solution, the untouched release, every catalogued mistake and the corr
 of the registry.
 
 Usage: .venv/bin/python benchmarks/bench_autograde.py [--students 100] [--assignment regularization] [--quick]
+                                                     [--cohort 20000]
 (--quick: 4 students, the process pool with the sandbox only, 2 floor repeats: a smoke run of a minute or two)
+
+It ends with a sizing table: how many worker processes (one core each) grade a cohort of --cohort submissions
+of this assignment in one hour, from the measured seconds per submission of one sandboxed worker.
 """
 
 import argparse
+import math
 import shutil
 import sys
 import tempfile
@@ -88,6 +93,7 @@ def main():
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--assignment", default="regularization")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--cohort", type=int, default=20000, help="submissions of the sizing table")
     args = parser.parse_args()
     # nbgrader runs `alembic` and kernels run `python` from PATH: the venv's bin/ first, as the Makefile does.
     os.environ["PATH"] = nbgrader_env()["PATH"]
@@ -99,13 +105,25 @@ def main():
     modes = [(True, None, "process pool, sandbox")]
     if not args.quick:
         modes += [(True, "local", "Dask LocalCluster, sandbox"), (False, None, "process pool, UNSAFE opt-out")]
+    measured = {}
     for sandboxed, scheduler, label in modes:
         one = grade(assignment, students, 1, sandboxed, scheduler)
         two = grade(assignment, students, 2, sandboxed, scheduler)
+        measured[label] = one
         print(f"  {label}:")
         print(f"    1 worker     {one:6.2f} s per submission  ({one / floor_s:4.1f}x floor)")
         print(f"    2 workers    {two:6.2f} s per submission  ({two / floor_s:4.1f}x floor)")
         print(f"    speed-up from the second worker  {one / two:5.2f}x")
+    print_sizing(measured["process pool, sandbox"], args.cohort)
+
+
+def print_sizing(seconds_per_submission, cohort):
+    """Workers (one core each) that grade `cohort` submissions in 1, 2 and 8 hours at the measured cost."""
+    print(f"  sizing, at {seconds_per_submission:.2f} s per submission per sandboxed worker (one core each):")
+    for hours in (1, 2, 8):
+        workers = math.ceil(cohort * seconds_per_submission / (3600 * hours))
+        print(f"    {cohort} submissions in {hours} h: {workers:4d} workers "
+              f"({math.ceil(workers / 8)} machines of 8 cores)")
 
 
 if __name__ == "__main__":  # a Dask LocalCluster starts its workers by importing this file again
