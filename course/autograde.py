@@ -38,6 +38,15 @@ from course.nbgrader_course import gradebook_template, load_course
 from course.worker import Context, Result, Task, grade_task, grader_version
 
 
+def verification_time_limit(config):
+    """Seconds a graded function may run in the verification pass: course.verify.TIME_LIMIT, or the course's cell
+    timeout in nbgrader (Execute.timeout) when that is shorter (a function gets no longer than a cell)."""
+    from course.verify import TIME_LIMIT
+
+    timeout = config.Execute.timeout if "Execute" in config and "timeout" in config.Execute else None
+    return TIME_LIMIT if not isinstance(timeout, (int, float)) or timeout <= 0 else min(TIME_LIMIT, timeout)
+
+
 def collect(course_root, assignment):
     """One Task per student folder in submitted/*/ASSIGNMENT/, each notebook read (and hashed) exactly once."""
     tasks = []
@@ -188,11 +197,12 @@ def autograde(course_root=COURSE, assignment="regularization", jobs=1, students=
         ensure_available()
     assignment = get_assignment(assignment) if isinstance(assignment, str) else assignment
     course_root = Path(course_root)
-    _, coursedir = load_course(course_root)
+    config, coursedir = load_course(course_root)
     tasks = [t for t in collect(course_root, assignment) if (students is None or t.student in students)
              and (force or not already_graded(course_root, assignment, t))]
     context = Context(assignment.name, (course_root / "nbgrader_config.py").read_text(),
-                      gradebook_template(course_root, assignment.name), sandboxed, jobs > 1, grader_version())
+                      gradebook_template(course_root, assignment.name), sandboxed, jobs > 1, grader_version(),
+                      verification_time_limit(config))
     results, below = {}, 0
     bar = tqdm(total=len(tasks), desc=f"autograde {assignment.name}", unit="notebook", disable=not progress,
                file=sys.stderr)

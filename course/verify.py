@@ -23,7 +23,8 @@ import numpy as np
 
 from course import clean_run
 
-#: Seconds one graded function may run in the clean process (all its calls together).
+#: Seconds one graded function may run in the clean process (all its calls together), at most: the grading
+#: command lowers it to the course's nbgrader cell timeout (Execute.timeout) when that is shorter.
 TIME_LIMIT = 10
 #: The reason of a graded function whose answer cell is not in the submission.
 MISSING = "the answer cell is missing from the submission"
@@ -253,7 +254,7 @@ def prepared(assignment, function):
     return cases, reference, mistakes
 
 
-def verify_function(assignment, function, source, *, sandboxed=True, slot=0):
+def verify_function(assignment, function, source, *, sandboxed=True, slot=0, time_limit=TIME_LIMIT):
     """Run one graded function in a clean process of its own and say how many points it confirms.
 
     Arguments:
@@ -261,6 +262,8 @@ def verify_function(assignment, function, source, *, sandboxed=True, slot=0):
     function -- the graded function's name
     source -- its answer cell's source, or None when the submission has none
     sandboxed -- run the student's code in the OS sandbox (False only with the explicit opt-out)
+    slot -- the grading slot of the sandbox (course.sandbox)
+    time_limit -- seconds the function may run (all its calls together)
 
     Returns:
     Verdict
@@ -269,7 +272,7 @@ def verify_function(assignment, function, source, *, sandboxed=True, slot=0):
         return Verdict(0.0, MISSING)
     cases = prepared(assignment, function)[0]
     return judge_function(assignment, function, run_student(function, source, cases, sandboxed=sandboxed,
-                                                            slot=slot))
+                                                            slot=slot, time_limit=time_limit))
 
 
 def judge_function(assignment, function, outcome):
@@ -292,17 +295,18 @@ def judge_function(assignment, function, outcome):
     return Verdict(0.0, problem)
 
 
-def verify_submission(assignment, notebook_bytes, *, sandboxed=True, slot=0):
+def verify_submission(assignment, notebook_bytes, *, sandboxed=True, slot=0, time_limit=TIME_LIMIT):
     """{function: Verdict} for every graded function of a submission (its bytes, read before any code ran).
 
     Every answered function runs in ONE clean run (one sandbox, one child process per function: see
     ``clean_run.main_each``); a function that run does not report on (it died as a whole) runs again alone.
+    Each function may run time_limit seconds.
     """
     answers = read_answers(notebook_bytes, assignment.function_names)
     for function in assignment.function_names:
         prepared(assignment, function)
     answered = [(f, answers[f], prepared(assignment, f)[0]) for f in assignment.function_names if answers.get(f)]
-    outcomes = run_students(answered, sandboxed=sandboxed, slot=slot)
+    outcomes = run_students(answered, sandboxed=sandboxed, slot=slot, time_limit=time_limit)
     verdicts = {}
     for function in assignment.function_names:
         source = answers.get(function)
@@ -311,5 +315,6 @@ def verify_submission(assignment, notebook_bytes, *, sandboxed=True, slot=0):
         elif function in outcomes:
             verdicts[function] = judge_function(assignment, function, outcomes[function])
         else:
-            verdicts[function] = verify_function(assignment, function, source, sandboxed=sandboxed, slot=slot)
+            verdicts[function] = verify_function(assignment, function, source, sandboxed=sandboxed, slot=slot,
+                                                 time_limit=time_limit)
     return verdicts

@@ -48,7 +48,8 @@ class Task:
 class Context:
     """What every task of one grading run shares: the assignment's name, the course's nbgrader_config.py text, the
     bytes of a gradebook template that knows the assignment, whether to sandbox, whether several workers share each
-    machine (one BLAS thread per kernel), and the driver's grader version."""
+    machine (one BLAS thread per kernel), the driver's grader version, and the seconds each graded function may
+    run in the verification pass (None: course.verify.TIME_LIMIT)."""
 
     assignment: str
     config: str
@@ -56,6 +57,7 @@ class Context:
     sandboxed: bool = True
     single_thread: bool = False
     version: str = ""
+    time_limit: float = None
 
 
 @dataclass
@@ -156,7 +158,8 @@ def grade_task(context, task):
         _run_nbgrader_autograde(context, assignment, task, result)
     if not result.in_kernel:
         result.notes.append(NOT_RUN_NOTE)
-    result.verdicts = verify_submission(assignment, task.data, sandboxed=context.sandboxed, slot=_slot())
+    limit = {} if context.time_limit is None else {"time_limit": context.time_limit}
+    result.verdicts = verify_submission(assignment, task.data, sandboxed=context.sandboxed, slot=_slot(), **limit)
     if not context.sandboxed:
         result.notes.append(UNSANDBOXED_NOTE)
     return result

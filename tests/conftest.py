@@ -11,8 +11,10 @@ import re
 
 import pytest
 
+from course.assignment import COURSE
 from course.assignments import all_assignments
 from course.classroom import synthetic_class
+from course.nbgrader_course import copy_course
 from course.pipeline import grade_class
 from course.sandbox import SandboxUnavailable, ensure_available
 
@@ -25,8 +27,24 @@ def class_of(assignment):
     return synthetic_class(assignment, CLASS_SIZE, seed=0)
 
 
+#: nbgrader's time limit per cell in the tests' copy of the course (the course's own is 15 s). While grading no
+#: cell needs a second (the networks train on 256 images for one epoch), and the endless-loop attempt, which times
+#: out in every cell that calls its function, then costs seconds instead of a minute; the verification pass
+#: follows it (course.autograde.verification_time_limit).
+CELL_TIMEOUT = 5
+
+
 @pytest.fixture(scope="session")
-def graded_classes(tmp_path_factory):
+def quick_course(tmp_path_factory):
+    """A copy of the course root whose nbgrader cell timeout is CELL_TIMEOUT: every shared class is graded in it."""
+    course = copy_course(tmp_path_factory.mktemp("test-course"), COURSE)
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}  # the tests' copy: see tests/conftest.py\n")
+    return course
+
+
+@pytest.fixture(scope="session")
+def graded_classes(tmp_path_factory, quick_course):
     """{assignment name: (course folder, gradebook scores)}, graded lazily: an assignment's class is graded the
     first time a test asks for it."""
     cache = {}
@@ -34,7 +52,8 @@ def graded_classes(tmp_path_factory):
     def get(assignment):
         if assignment.name not in cache:
             course = tmp_path_factory.mktemp(f"class-{assignment.name}")
-            cache[assignment.name] = course, grade_class(course, class_of(assignment), assignment, jobs=2)
+            cache[assignment.name] = course, grade_class(course, class_of(assignment), assignment, jobs=2,
+                                                         source_course=quick_course)
         return cache[assignment.name]
 
     return get
