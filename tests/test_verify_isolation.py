@@ -134,3 +134,20 @@ def _notebook_with(sources):
     from course.nbgrader_course import make_submission
 
     return nbformat.writes(make_submission(ASSIGNMENT.release_path, sources)).encode()
+
+
+def test_a_graded_function_gets_no_longer_than_nbgrader_gives_a_cell():
+    from traitlets.config import Config
+
+    from course.autograde import verification_time_limit
+
+    def limit(**execute):
+        config = Config()
+        for key, value in execute.items():
+            config.Execute[key] = value
+        return verification_time_limit(config)
+
+    assert limit(timeout=3) == 3
+    assert limit(timeout=60) == verify.TIME_LIMIT
+    assert limit() == verify.TIME_LIMIT
+    assert limit(timeout=-1) == verify.TIME_LIMIT  # nbgrader's "no limit": the verifier keeps its own
