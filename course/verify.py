@@ -215,6 +215,20 @@ def _close(got, want):
     return got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-7, equal_nan=True)
 
 
+def output_label(key):
+    """How feedback names an output key of clean_run.flatten: "value" -> "the returned value", "0" -> "the 1st
+    returned value", "1.dW1" -> "the 2nd returned value's dW1", "dW1" (a returned dict's key) -> "dW1"."""
+    if key == "value":
+        return "the returned value"
+    parts = key.split(".")
+    if not parts[0].isdigit():
+        return key
+    position = int(parts[0]) + 1
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(position if position < 20 else position % 10, "th")
+    label = f"the {position}{suffix} returned value"
+    return label + "".join(f"'s {part}" if not part.isdigit() else f"'s item {int(part) + 1}" for part in parts[1:])
+
+
 def judge_exact(cases, runs, reference_runs):
     """'' when every call agrees with the reference solution's (same outputs, or the same kind of error), else
     the first difference."""
@@ -228,7 +242,7 @@ def judge_exact(cases, runs, reference_runs):
         if not run["ok"]:
             return f"{case} it raised {run['error']}"
         for key, value in want["out"].items():
-            label = "the returned value" if key == "value" else key
+            label = output_label(key)
             got = run["out"].get(key)
             if got is None:
                 return f"{case} it returned no {label}"

@@ -151,3 +151,11 @@ def test_a_graded_function_gets_no_longer_than_nbgrader_gives_a_cell():
     assert limit(timeout=60) == verify.TIME_LIMIT
     assert limit() == verify.TIME_LIMIT
     assert limit(timeout=-1) == verify.TIME_LIMIT  # nbgrader's "no limit": the verifier keeps its own
+
+
+def test_feedback_names_a_returned_value_by_its_position():
+    """The verifier's reasons say which output differs in words a student reads, not the runner's keys."""
+    assert verify.output_label("value") == "the returned value"
+    assert verify.output_label("0") == "the 1st returned value"
+    assert verify.output_label("1.dW1") == "the 2nd returned value's dW1"
+    assert verify.output_label("dW1") == "dW1"
