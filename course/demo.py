@@ -43,16 +43,18 @@ def run_class(assignment):
           flush=True)
     scores = grade_class(course, students, assignment, jobs=2)
     functions = assignment.functions
-    header = f"{'student':<16}" + "".join(f"{f.short:>10}" for f in functions) + f"{'total':>8}  first line of feedback"
+    width = max(10, *(len(f.short) + 2 for f in functions))  # every column keeps at least two spaces before it
+    header = f"{'student':<16}" + "".join(f"{f.short:>{width}}" for f in functions) + \
+        f"{'total':>8}  first line of feedback"
     print(header)
     print("-" * len(header))
     for s in students:
         row = scores[s.student]
-        cells = "".join(f"{row[f.test_cell]:>10.2g}" for f in functions)
+        cells = "".join(f"{row[f.test_cell]:>{width}.2g}" for f in functions)
         # A score lowered by the verification pass, or a notebook that could not run, explains itself first.
         line = row["comments"][0] if row["comments"] else feedback_summary(course, s.student, assignment)
         print(f"{s.student:<16}{cells}{row['total']:>8.3g}  {line[:110]}")
-    print(f"{'(max)':<16}" + "".join(f"{assignment.points[f.name]:>10g}" for f in functions)
+    print(f"{'(max)':<16}" + "".join(f"{assignment.points[f.name]:>{width}g}" for f in functions)
           + f"{assignment.total_points:>8g}")
     histogram = OUTPUT_DIR / f"{assignment.name}-scores.png"
     save_histogram([scores[s.student]["total"] for s in students], assignment.total_points, histogram,
