@@ -28,6 +28,7 @@ gradients are never stored; see ``reg_utils.mlp_model``). Two BLAS threads are t
 mini-batches; ``dtype=np.float32`` halves the memory traffic and roughly doubles the matrix-product rate.
 """
 
+import os
 from contextlib import contextmanager
 from dataclasses import fields
 
@@ -227,6 +228,20 @@ class _Trainer:
         return postfix
 
 
+#: Environment variables that cap BLAS threads (the grader sets them to 1 when several kernels share the cores).
+THREAD_CAP_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_threads_allowed(wanted):
+    """The BLAS threads a training run uses: `wanted` (None: the BLAS's own default), never more than the smallest
+    positive cap in THREAD_CAP_VARIABLES, so that a run respects an environment that asked for fewer threads."""
+    caps = [int(v) for v in (os.environ.get(name, "") for name in THREAD_CAP_VARIABLES) if v.strip().isdigit()]
+    caps = [c for c in caps if c > 0]
+    if not caps:
+        return wanted
+    return min(caps) if wanted is None else min(wanted, min(caps))
+
+
 @contextmanager
 def _global_seed_and_blas_threads(config, rng):
     """Seed NumPy's global generator from the run's (restored afterwards) and limit the BLAS threads, meanwhile.
@@ -237,7 +252,8 @@ def _global_seed_and_blas_threads(config, rng):
     saved_state = np.random.get_state() if config.uses_dropout else None
     if saved_state is not None:
         np.random.seed(int(rng.integers(2**32)))
-    limits = threadpool_limits(config.blas_threads, user_api="blas") if config.blas_threads is not None else None
+    threads = blas_threads_allowed(config.blas_threads)
+    limits = threadpool_limits(threads, user_api="blas") if threads is not None else None
     try:
         yield
     finally:

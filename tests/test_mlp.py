@@ -308,3 +308,18 @@ def test_matmul_into_writes_alpha_times_the_product_plus_beta_times_out_in_place
     matmul_into(out, A, B_rows.T, blas_functions(dtype), alpha=-0.5, beta=2.0)  # B a transposed view, not copied
     assert out.ctypes.data == address
     assert np.allclose(out, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_training_uses_no_more_blas_threads_than_the_environment_allows(monkeypatch):
+    """The grader sets OPENBLAS_NUM_THREADS=1 when kernels share the cores; a run's own default (2) must not
+    override it, or two kernels spin four BLAS threads on two cores."""
+    from reg_utils.mlp import blas_threads_allowed
+
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert blas_threads_allowed(2) == 2 and blas_threads_allowed(None) is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert blas_threads_allowed(2) == 1 and blas_threads_allowed(None) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "")  # set but empty: no cap
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    assert blas_threads_allowed(2) == 2
