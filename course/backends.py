@@ -13,6 +13,7 @@ its outcome is a ``WorkerDied`` exception, which the grading command records as 
 """
 
 import contextlib
+import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -73,6 +74,7 @@ def executor(jobs=1, scheduler=None):
         finally:
             manager and manager.shutdown()
         return
+    saved_environment = dict(os.environ)
     client, cluster = _dask_client(jobs, scheduler)
     try:
         width = max(1, sum(client.nthreads().values()))
@@ -80,6 +82,17 @@ def executor(jobs=1, scheduler=None):
     finally:
         client.close()
         cluster is not None and cluster.close()
+        _restore_environment(saved_environment)
+
+
+def _restore_environment(saved):
+    """Put this process's environment back as it was: a LocalCluster's nannies set OMP_NUM_THREADS and friends to 1
+    in the process that starts them, and every kernel or training run it started later would inherit that."""
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    for key, value in saved.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 def _dask_client(jobs, scheduler):

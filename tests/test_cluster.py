@@ -51,8 +51,10 @@ def test_the_process_pool_grades_every_submission_as_the_generator_expects(assig
 def test_dask_gives_a_byte_identical_export_to_the_process_pool(assignment, graded_classes, quick_course,
                                                                 tmp_path):
     pool_course, _ = graded_classes(assignment)
+    environment = dict(os.environ)
     dask_scores = grade_class(tmp_path / "dask", class_of(assignment), assignment, jobs=2, scheduler="local",
                               source_course=quick_course)
+    assert dict(os.environ) == environment, "the Dask run left its changes in the driver's environment"
     assert not _wrong_scores(assignment, class_of(assignment), dask_scores)
     assert _export(tmp_path / "dask") == _export(pool_course)
 
