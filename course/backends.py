@@ -139,8 +139,14 @@ def _drain(pool, function, context, pending, tries, width, max_tries, interrupte
     while pending or inflight:
         while pending and len(inflight) < width and not (interrupted and interrupted.requested):
             task = pending.pop()
+            try:
+                future = pool.submit(function, context, task)
+            except BrokenProcessPool:  # a worker died since the last wait: this task never started
+                pending.append(task)
+                yield from _requeue(inflight, tries, max_tries, pending)
+                return
             tries[id(task)] = tries.get(id(task), 0) + 1
-            inflight[pool.submit(function, context, task)] = task
+            inflight[future] = task
         if not inflight:
             return
         done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -155,10 +161,15 @@ def _drain(pool, function, context, pending, tries, width, max_tries, interrupte
             except Exception as exc:  # noqa: BLE001 -- the caller records it as this submission's failure
                 yield task, _as_worker_death(exc, tries[id(task)])
         if broken:  # every other task in flight died with the pool: run them again on a new one
-            for future, task in list(inflight.items()):
-                inflight.pop(future)
-                yield from _retry_or_fail(task, tries, max_tries, pending)
+            yield from _requeue(inflight, tries, max_tries, pending)
             return
+
+
+def _requeue(inflight, tries, max_tries, pending):
+    """The tasks in flight on a broken pool: each back in the queue, or given up after max_tries."""
+    for future, task in list(inflight.items()):
+        inflight.pop(future)
+        yield from _retry_or_fail(task, tries, max_tries, pending)
 
 
 def _retry_or_fail(task, tries, max_tries, pending):

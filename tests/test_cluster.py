@@ -130,3 +130,19 @@ def test_an_interrupted_run_keeps_what_it_recorded_and_the_next_run_finishes(tmp
     scores = gradebook_scores(course, assignment.name)
     assert set(scores) == {s.student for s in submissions}
     assert not _wrong_scores(assignment, submissions, scores)
+
+
+def test_a_pool_that_broke_before_a_submission_puts_the_task_back_untried():
+    """A worker can die between two submissions: the executor then refuses the next one. That task never ran, so
+    it goes back to the queue with no try counted, and the run starts a new pool (a race the kill test met)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from course import backends
+
+    class BrokenPool:
+        def submit(self, *args, **kwargs):
+            raise BrokenProcessPool("A child process terminated abruptly")
+
+    pending, tries = ["reference", "untouched"], {}
+    assert list(backends._drain(BrokenPool(), None, None, pending, tries, 2, 3, None)) == []
+    assert sorted(pending) == ["reference", "untouched"] and not any(tries.values())
