@@ -317,8 +317,6 @@ def verify_submission(assignment, notebook_bytes, *, sandboxed=True, slot=0, tim
     Each function may run time_limit seconds.
     """
     answers = read_answers(notebook_bytes, assignment.function_names)
-    for function in assignment.function_names:
-        prepared(assignment, function)
     answered = [(f, answers[f], prepared(assignment, f)[0]) for f in assignment.function_names if answers.get(f)]
     outcomes = run_students(answered, sandboxed=sandboxed, slot=slot, time_limit=time_limit)
     verdicts = {}
