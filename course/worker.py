@@ -170,6 +170,7 @@ def _run_nbgrader_autograde(context, assignment, task, result):
     from nbgrader.api import Gradebook
 
     from course.nbgrader_course import private_api
+    from course.nbgrader_tuning import tune_for_grading
 
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as tmp:
         scratch = Path(tmp) / "course"
@@ -179,6 +180,7 @@ def _run_nbgrader_autograde(context, assignment, task, result):
         (scratch / "gradebook.db").write_bytes(context.template)
         (target / assignment.notebook).write_bytes(task.data)
         api = private_api(scratch)
+        tune_for_grading(api.config)
         try:
             if context.sandboxed:
                 from course.sandbox import sandboxed_kernels
