@@ -14,7 +14,8 @@ What a sandboxed process sees: /usr (and the /bin, /lib, /lib64, /sbin links), t
 environment and the student helper packages (``reg_utils``, ``testCases``), all read-only and at their own paths, as
 are three /etc entries (ETC_PATHS: fontconfig's configuration, the loader's cache, the time zone); a fresh /proc, a
 minimal /dev, and three small size-limited tmpfs folders: /scratch (its working directory, holding copies of the
-files it was given), /tmp and /dev/shm. Nothing else of the host: not the instructor package, the course folder, the
+files it was given), /tmp and /dev/shm (a kernel's /tmp/matplotlib starts with the grader's font list:
+``matplotlib_font_cache``). Nothing else of the host: not the instructor package, the course folder, the
 gradebook, any home directory or other students' files. It has no network (a network namespace of its own, holding
 only loopback), runs as uid 65534 inside, as an unprivileged host uid of its own when the grader is root
 (``HOST_UID_BASE + slot``), with no capabilities and no_new_privs, in a session, pid, IPC and UTS namespace of its
@@ -164,10 +165,14 @@ def _passed_env():
             if any(key.startswith(p) if p.endswith("_") else key == p for p in PASS_ENV)}
 
 
+#: matplotlib's configuration and cache folder in every sandbox (a writable folder of its /tmp).
+MPLCONFIGDIR = "/tmp/matplotlib"
+
+
 def _environment(extra):
     """The whole environment of a sandboxed process: a minimal one, plus the caller's variables."""
     env = {"PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
-           "MPLCONFIGDIR": "/tmp/matplotlib", "LANG": "C.UTF-8"}
+           "MPLCONFIGDIR": MPLCONFIGDIR, "LANG": "C.UTF-8"}
     for key, value in (extra or {}).items():
         if not isinstance(key, str) or not key or "=" in key or not isinstance(value, str):
             raise ValueError(f"env must map variable names to strings, got {key!r}: {value!r}")
@@ -213,6 +218,44 @@ def _bwrap_command(argv, *, view, limits, env, files=(), readonly_files=(), tmpf
     if info_fd is not None:
         args += ["--info-fd", str(info_fd)]
     return args + ["--", *argv]
+
+
+_FONT_CACHE_LOCK = threading.Lock()
+_FONT_CACHE = {}
+
+
+def matplotlib_font_cache(view):
+    """(file name, bytes) of the font list matplotlib would build in a sandbox with this view, or None.
+
+    A sandbox's matplotlib cache folder starts empty, so its first `import matplotlib.pyplot` scans the fonts and
+    asks fontconfig for more (a seventh of a second, in every kernel). The grader builds that list once, with its
+    own matplotlib, and every kernel's sandbox finds it in MPLCONFIGDIR. Only when every font it lists lies in a
+    folder the sandbox sees: otherwise the sandbox builds its own, as before. None also when matplotlib is absent.
+    """
+    key = json.dumps(view, sort_keys=True)
+    with _FONT_CACHE_LOCK:
+        if key not in _FONT_CACHE:
+            _FONT_CACHE[key] = _build_font_cache(view["readonly"])
+        return _FONT_CACHE[key]
+
+
+def _build_font_cache(readonly):
+    import tempfile
+
+    try:
+        from matplotlib import font_manager
+    except ImportError:
+        return None
+    manager = font_manager.fontManager
+    fonts = [os.path.abspath(entry.fname) for entry in manager.ttflist + manager.afmlist]
+    if not all(any(_inside(font, folder) for folder in readonly) for font in fonts):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "fontlist.json")
+        font_manager.json_dump(manager, path)
+        with open(path, "rb") as f:
+            data = f.read()
+    return f"fontlist-v{font_manager.FontManager.__version__}.json", data
 
 
 def _scratch_destination(name):
@@ -658,6 +701,11 @@ def _write_kernelspec(folder, *, files, slot, limits, env):
     os.mkdir(kernels.channel_dir, 0o700)
     os.mkdir(files_dir, 0o700)
     os.makedirs(spec_dir)
+    view = host_view()
+    font_cache = matplotlib_font_cache(view)
+    if font_cache is not None:
+        with open(os.path.join(folder, font_cache[0]), "xb") as f:
+            f.write(font_cache[1])
     for name, data in files.items():
         if "/" in _scratch_destination(name)[len(SCRATCH) + 1:]:
             raise ValueError(f"kernel files are plain names in the scratch folder, got {name!r}")
@@ -667,7 +715,9 @@ def _write_kernelspec(folder, *, files, slot, limits, env):
     # (-S: it needs only the standard library, and site's .pth files cost more than everything else it does).
     launcher = [sys.executable, "-I", "-S", _THIS_FILE, "kernel", "--slot", str(slot),
                 "--channel-dir", kernels.channel_dir, "--files-dir", files_dir, "--bwrap", BWRAP,
-                "--limits", json.dumps(dataclasses.asdict(limits)), "--view", json.dumps(host_view())]
+                "--limits", json.dumps(dataclasses.asdict(limits)), "--view", json.dumps(view)]
+    if font_cache is not None:
+        launcher += ["--font-cache", os.path.join(folder, font_cache[0])]
     launcher += [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     # interrupt_mode "message": bwrap's --new-session keeps signals from the grader's terminal session away, and
@@ -757,6 +807,7 @@ def _kernel_options(args):
     parser.add_argument("--slot", type=int, default=0)
     parser.add_argument("--channel-dir", required=True)
     parser.add_argument("--files-dir")
+    parser.add_argument("--font-cache", help="matplotlib's font list, copied into the sandbox's MPLCONFIGDIR")
     parser.add_argument("--bwrap")
     parser.add_argument("--limits", default="{}", help="Limits fields as JSON")
     parser.add_argument("--view", required=True, help="host_view() as JSON")
@@ -790,6 +841,9 @@ def _kernel_plan(options):
     for name in sorted(os.listdir(options.files_dir)) if options.files_dir else []:
         fds.append(os.open(os.path.join(options.files_dir, name), os.O_RDONLY | os.O_NOFOLLOW))
         copies.append((fds[-1], _scratch_destination(name)))
+    if options.font_cache:
+        fds.append(os.open(options.font_cache, os.O_RDONLY | os.O_NOFOLLOW))
+        copies.append((fds[-1], f"{MPLCONFIGDIR}/{os.path.basename(options.font_cache)}"))
     info_r, info_w = os.pipe()
     fds.append(info_w)
     # Inside, the channel folder is a small tmpfs of the sandbox's own, where the kernel creates its sockets.

@@ -389,6 +389,14 @@ try:
 except OSError as exc:
     print(type(exc).__name__)""",
     "scratch": "import os; print(os.getcwd(), sorted(os.listdir('.')))",
+    "fonts": """
+import io, logging
+log = io.StringIO()
+logger = logging.getLogger("matplotlib.font_manager")
+logger.addHandler(logging.StreamHandler(log))
+logger.setLevel(logging.INFO)
+import matplotlib.pyplot
+print("rebuilt" if "generated new fontManager" in log.getvalue() else "read from the cache")""",
     "channel": "",  # writes into the channel folder; filled in with its path
     "redirect": "",  # puts links to a host socket in place of the kernel's sockets; filled in
     "loop": "while True:\n    pass",
@@ -456,6 +464,13 @@ def test_kernel_cannot_read_a_host_file(kernel_run):
 
 def test_kernel_works_in_scratch_with_the_given_files(kernel_run):
     assert _text(kernel_run["outputs"]["scratch"]).strip() == "/scratch ['Tiny.ipynb']"
+
+
+def test_kernel_finds_the_graders_font_list_and_builds_none(kernel_run):
+    # A sandbox's matplotlib cache starts empty: without the grader's font list, the first pyplot import in every
+    # kernel would scan the fonts again (sandbox.matplotlib_font_cache).
+    assert sandbox.matplotlib_font_cache(sandbox.host_view()) is not None
+    assert _text(kernel_run["outputs"]["fonts"]).strip() == "read from the cache"
 
 
 def test_kernel_cannot_write_to_the_host_channel_folder(kernel_run):
