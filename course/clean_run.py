@@ -275,7 +275,13 @@ def _run_one(item, arrays, time_limit, mode, keep):
         while sum(map(len, chunks)) < MAX_RESULT_BYTES and (chunk := os.read(read_fd, 1 << 16)):
             chunks.append(chunk)
     os.close(read_fd)
-    status, newline, npz = b"".join(chunks).partition(b"\n")
+    return parse_result(b"".join(chunks), timed_out)
+
+
+def parse_result(data, timed_out):
+    """(status JSON bytes, npz bytes) from what a child sent (`status JSON \n npz bytes`), or a failure status
+    when it timed out or sent nothing complete."""
+    status, newline, npz = data.partition(b"\n")
     if timed_out or not newline:
         return json.dumps([{"ok": False, "error": TIMED_OUT if timed_out else CRASHED}]).encode(), _empty_npz()
     return status, npz

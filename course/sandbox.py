@@ -661,25 +661,36 @@ def sandboxed_kernels(config, *, files=None, slot=0, limits=None, env=None):
     Yields:
     KernelSandbox
 
-    The kernelspec's folder goes first on JUPYTER_PATH (process-wide; each context adds and removes its own
-    entry, so contexts in parallel threads each find their own kernel). A kernel name nobody else has means that
-    a kernel that cannot be found fails to start instead of starting unsandboxed.
+    Kernels start in this process's long-lived sandbox of the slot (course/sandbox_host.py), held for the
+    duration: each one in a sandbox reset for it, forked from a parent that has imported ipykernel, NumPy and
+    pyplot. The kernelspec's folder goes first on JUPYTER_PATH (process-wide; each context adds and removes its
+    own entry, so contexts in parallel threads each find their own kernel). A kernel name nobody else has means
+    that a kernel that cannot be found fails to start instead of starting unsandboxed.
     """
+    from course import sandbox_host
+
     ensure_available()
     limits = limits or Limits()
     _host_identity(slot)
     _environment(env)
+    for name in files or {}:
+        if "/" in _scratch_destination(name)[len(SCRATCH) + 1:]:
+            raise ValueError(f"kernel files are plain names in the scratch folder, got {name!r}")
+    host = sandbox_host.host_for(slot, limits, env)
+    context = sandbox_host.register_context_files(files or {})
     folder = _new_kernel_folder()
     try:
-        kernels = _write_kernelspec(folder, files=files or {}, slot=slot, limits=limits, env=env or {})
-        with _on_jupyter_path(folder), _kernel_config(config, kernels):
-            yield kernels
+        with host.lock:
+            kernels = _write_kernelspec(folder, host=host, context=context, slot=slot)
+            with _on_jupyter_path(folder), _kernel_config(config, kernels):
+                yield kernels
     finally:
+        sandbox_host.forget_context_files(context)
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def _new_kernel_folder():
-    """A new private folder for one sandboxed_kernels context, short enough for the kernels' socket paths."""
+    """A new private folder (for a kernelspec, or a host's channels), short enough for the kernels' socket paths."""
     import tempfile
 
     folder = tempfile.mkdtemp(prefix="course-sandbox-")
@@ -690,40 +701,22 @@ def _new_kernel_folder():
     return folder
 
 
-def _write_kernelspec(folder, *, files, slot, limits, env):
-    """Write the scratch files and a kernelspec whose command is this module's kernel launcher."""
+def _write_kernelspec(folder, *, host, context, slot):
+    """Write a kernelspec whose provisioner starts the kernel in the host (course.sandbox_host.HostProvisioner)."""
     import secrets
 
-    kernels = KernelSandbox(f"course-sandbox-{slot}-{secrets.token_hex(4)}", folder,
-                            os.path.join(folder, "channels"))
-    files_dir = os.path.join(folder, "files")
+    from course import sandbox_host
+
+    kernels = KernelSandbox(f"course-sandbox-{slot}-{secrets.token_hex(4)}", folder, host.channel_dir)
     spec_dir = os.path.join(folder, "kernels", kernels.kernel_name)
-    os.mkdir(kernels.channel_dir, 0o700)
-    os.mkdir(files_dir, 0o700)
     os.makedirs(spec_dir)
-    view = host_view()
-    font_cache = matplotlib_font_cache(view)
-    if font_cache is not None:
-        with open(os.path.join(folder, font_cache[0]), "xb") as f:
-            f.write(font_cache[1])
-    for name, data in files.items():
-        if "/" in _scratch_destination(name)[len(SCRATCH) + 1:]:
-            raise ValueError(f"kernel files are plain names in the scratch folder, got {name!r}")
-        with open(os.path.join(files_dir, name), "xb") as f:
-            f.write(bytes(data))
-    # -I: the launcher runs as the grader, in the submission's folder; nothing there may shadow a module it imports
-    # (-S: it needs only the standard library, and site's .pth files cost more than everything else it does).
-    launcher = [sys.executable, "-I", "-S", _THIS_FILE, "kernel", "--slot", str(slot),
-                "--channel-dir", kernels.channel_dir, "--files-dir", files_dir, "--bwrap", BWRAP,
-                "--limits", json.dumps(dataclasses.asdict(limits)), "--view", json.dumps(view)]
-    if font_cache is not None:
-        launcher += ["--font-cache", os.path.join(folder, font_cache[0])]
-    launcher += [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     # interrupt_mode "message": bwrap's --new-session keeps signals from the grader's terminal session away, and
-    # nbgrader interrupts a cell that runs too long; the kernel then interrupts itself.
-    spec = {"argv": launcher + ["--"] + kernel, "display_name": "Python 3 (sandboxed)", "language": "python",
-            "interrupt_mode": "message", "metadata": {"debugger": False}}
+    # nbgrader interrupts a cell that runs too long; the kernel then interrupts itself. The argv is what the
+    # zygote runs in the forked child (jupyter_client needs one to format).
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (sandboxed)", "language": "python", "interrupt_mode": "message",
+            "metadata": {"debugger": False, "kernel_provisioner": {
+                "provisioner_name": sandbox_host.PROVISIONER, "config": {"host_id": host.id, "context": context}}}}
     with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
         json.dump(spec, f, indent=1)
     return kernels
@@ -771,88 +764,6 @@ def _kernel_config(config, kernels):
             config[section][key] = value
 
 
-def _kernel_cli(args):
-    """`python -I -S course/sandbox.py kernel OPTIONS -- KERNEL ARGV`: the launcher a sandboxed kernelspec runs.
-
-    Runs outside the sandbox (trusted, started by jupyter_client): it copies the connection file and the scratch
-    files into a new sandbox, starts the kernel there, links the kernel's sockets into the channel folder, and
-    stays until the sandbox ends (or the grader does).
-    """
-    options = _kernel_options(args)
-    global BWRAP
-    BWRAP = options.bwrap or BWRAP
-    connection, plan, fds, info_r = _kernel_plan(options)
-    parent = os.getppid()
-    # This launcher is single-threaded: a preexec_fn is safe here.
-    proc = subprocess.Popen(plan["command"], pass_fds=fds, env={}, cwd="/", preexec_fn=lambda: _enter(plan))
-    for fd in fds:
-        os.close(fd)
-    child = _sandbox_pid(info_r)
-    if child is None or not _link_sockets(connection, child, proc):
-        proc.kill()  # the kernel never came up as expected: jupyter_client sees it die
-    import select
-
-    exited = select.poll()
-    exited.register(os.pidfd_open(proc.pid), select.POLLIN)
-    while not exited.poll(1000):
-        if os.getppid() != parent:  # the grader is gone: so is its kernel
-            proc.kill()
-    return proc.wait()
-
-
-def _kernel_options(args):
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m course.sandbox kernel")
-    parser.add_argument("--slot", type=int, default=0)
-    parser.add_argument("--channel-dir", required=True)
-    parser.add_argument("--files-dir")
-    parser.add_argument("--font-cache", help="matplotlib's font list, copied into the sandbox's MPLCONFIGDIR")
-    parser.add_argument("--bwrap")
-    parser.add_argument("--limits", default="{}", help="Limits fields as JSON")
-    parser.add_argument("--view", required=True, help="host_view() as JSON")
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("kernel", nargs=argparse.REMAINDER, help="-- and the kernel's command (with -f FILE)")
-    options = parser.parse_args(args)
-    options.kernel = options.kernel[1:] if options.kernel[:1] == ["--"] else options.kernel
-    if "-f" not in options.kernel[:-1]:
-        parser.error("the kernel's command must give its connection file with -f FILE")
-    return options
-
-
-def _kernel_plan(options):
-    """(connection info, plan, fds to pass, read end of bwrap's info pipe) for one sandboxed kernel."""
-    channel_dir = os.path.abspath(options.channel_dir)
-    connection_file = os.path.abspath(options.kernel[options.kernel.index("-f") + 1])
-    with open(connection_file, "rb") as f:
-        connection_bytes = f.read()
-    connection = json.loads(connection_bytes)
-    if connection.get("transport") != "ipc" or os.path.dirname(connection.get("ip", "")) != channel_dir:
-        raise SystemExit(f"the connection file must use the ipc transport in {channel_dir}, "
-                         f"not {connection.get('transport')}://{connection.get('ip')}")
-    env = _passed_env()
-    # The kernel's parent is the sandbox's init, pid 1: ipykernel then polls no parent, and prints no banner
-    # ("Ctrl-C will not work") to the grader's terminal, as it would without a parent.
-    env["JPY_PARENT_PID"] = "1"
-    env.update(item.split("=", 1) for item in options.env)
-    # The kernel reads its own copy of the connection file (the grader's is private to the grader).
-    fds = [_memfd("connection", connection_bytes)]
-    copies = [(fds[0], connection_file)]
-    for name in sorted(os.listdir(options.files_dir)) if options.files_dir else []:
-        fds.append(os.open(os.path.join(options.files_dir, name), os.O_RDONLY | os.O_NOFOLLOW))
-        copies.append((fds[-1], _scratch_destination(name)))
-    if options.font_cache:
-        fds.append(os.open(options.font_cache, os.O_RDONLY | os.O_NOFOLLOW))
-        copies.append((fds[-1], f"{MPLCONFIGDIR}/{os.path.basename(options.font_cache)}"))
-    info_r, info_w = os.pipe()
-    fds.append(info_w)
-    # Inside, the channel folder is a small tmpfs of the sandbox's own, where the kernel creates its sockets.
-    plan = _plan(options.kernel, view=json.loads(options.view), limits=Limits(**json.loads(options.limits)),
-                 slot=options.slot, env=env,
-                 files=copies, tmpfs=[(channel_dir, _CHANNEL_TMPFS_BYTES)], info_fd=info_w)
-    return connection, plan, fds, info_r
-
-
 def _sandbox_pid(info_r):
     """The host pid of the sandbox's init, from bwrap's --info-fd (None if bwrap failed first)."""
     info = b""
@@ -866,14 +777,17 @@ def _sandbox_pid(info_r):
                 return None
 
 
-def _link_sockets(connection, child, proc, timeout=120):
-    """Give the grader a path to each of the kernel's sockets that the sandbox cannot redirect; True once done.
+def _pin_sockets(connection, root_pid, alive, timeout=120):
+    """Give the grader a path to each of the kernel's sockets that the sandbox cannot redirect: [(link, fd)] once
+    done (close the fds and remove the links when the kernel has ended), None when the kernel died first, or a
+    socket's place holds something else.
 
-    The kernel binds ipc://IP-PORT in its own tmpfs. This launcher opens each socket file there as soon as it
-    exists (O_PATH, without following a link, checking that it is a socket) and keeps it open; IP-PORT in the
-    grader's channel folder becomes a link to /proc/LAUNCHER/fd/N, that very socket. A kernel that later puts a
-    link in its socket's place cannot send the grader's connections (ZeroMQ reconnects by path) anywhere else.
-    Until the links exist nothing reaches the kernel (ZeroMQ retries), so no student code runs before.
+    The kernel binds ipc://IP-PORT in its sandbox's own tmpfs. This process opens each socket file there as soon
+    as it exists (through /proc/ROOT_PID/root, O_PATH, without following a link, checking that it is a socket)
+    and keeps it open; IP-PORT in the grader's channel folder becomes a link to /proc/THIS_PID/fd/N, that very
+    socket. A kernel that later puts a link in its socket's place cannot send the grader's connections (ZeroMQ
+    reconnects by path) anywhere else. Until the links exist nothing reaches the kernel (ZeroMQ retries), so no
+    student code runs before.
     """
     import time
 
@@ -881,22 +795,36 @@ def _link_sockets(connection, child, proc, timeout=120):
                                                                                 "hb")]
     pinned = {}
     deadline = time.monotonic() + timeout
-    while len(pinned) < len(paths) and proc.poll() is None and time.monotonic() < deadline:
-        for path in (p for p in paths if p not in pinned):
-            with contextlib.suppress(FileNotFoundError):
-                fd = os.open(f"/proc/{child}/root{path}", os.O_PATH | os.O_NOFOLLOW)
-                if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-                    os.close(fd)
-                    return False
-                pinned[path] = fd
-        time.sleep(0.01)
+    try:
+        while len(pinned) < len(paths) and time.monotonic() < deadline:
+            for path in (p for p in paths if p not in pinned):
+                with contextlib.suppress(FileNotFoundError):
+                    fd = os.open(f"/proc/{root_pid}/root{path}", os.O_PATH | os.O_NOFOLLOW)
+                    if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                        os.close(fd)
+                        raise _NotASocket(path)
+                    pinned[path] = fd
+            if len(pinned) < len(paths):
+                if not alive():
+                    break
+                time.sleep(0.005)
+    except _NotASocket:
+        pass
     if len(pinned) < len(paths):
-        return False
+        for fd in pinned.values():
+            os.close(fd)
+        return None
+    links = []
     for path, fd in pinned.items():
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         os.symlink(f"/proc/{os.getpid()}/fd/{fd}", path)
-    return True
+        links.append((path, fd))
+    return links
+
+
+class _NotASocket(Exception):
+    pass
 
 
 def main(argv=None):
@@ -904,8 +832,6 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["launch"]:
         _launch_cli(argv[1])
-    if argv[:1] == ["kernel"]:
-        return _kernel_cli(argv[1:])
     if argv[:1] != ["check"]:
         print("usage: python -m course.sandbox check", file=sys.stderr)
         return 2

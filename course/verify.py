@@ -117,8 +117,12 @@ def run_student(function, source, cases, *, sandboxed=True, slot=0, time_limit=T
 
 
 def run_students(answers, *, sandboxed=True, slot=0, time_limit=TIME_LIMIT):
-    """Run several answer cells' functions in one clean run (``clean_run.py --each``: one child per function,
-    each isolated from the others); return {function: (runs, problem)} for the functions it reported on.
+    """Run several answer cells' functions in one clean run (one child process per function, each isolated from
+    the others); return {function: (runs, problem)} for the functions it reported on.
+
+    Sandboxed, the run happens in this process's long-lived sandbox of the slot (course/sandbox_host.py: reset
+    for it, the children forked from a parent that has imported NumPy and the helpers); the opt-out runs
+    ``clean_run.py --each`` in a plain isolated process.
 
     Arguments:
     answers -- [(function, source, cases)]
@@ -128,37 +132,43 @@ def run_students(answers, *, sandboxed=True, slot=0, time_limit=TIME_LIMIT):
     """
     if not answers:
         return {}
-    spec = {"functions": [{"function": f, "source": s, "calls": c.calls} for f, s, c in answers],
-            "time_limit": time_limit, "end_others": "sandbox" if sandboxed else "group"}
-    files = {"spec.json": json.dumps(spec).encode()}
-    files.update({f"inputs-{j}.npz": _npz_bytes(c.arrays) for j, (_, _, c) in enumerate(answers)})
-    total = time_limit * len(answers) + 10  # every child's own limit, plus the interpreter's start
     try:
-        read = _run_batch_sandboxed if sandboxed else _run_batch_unsandboxed
         with tempfile.TemporaryDirectory(prefix="verified-") as tmp:
-            read(files, [f"{kind}-{j}.{ext}" for j in range(len(answers))
-                         for kind, ext in (("status", "json"), ("outputs", "npz"))], Path(tmp), slot, total)
+            if sandboxed:
+                _run_batch_in_host(answers, Path(tmp), slot, time_limit)
+            else:
+                _run_batch_unsandboxed(answers, Path(tmp), time_limit)
             found = {j: clean_run.read_outputs(tmp, suffix=f"-{j}") for j in range(len(answers))}
     except subprocess.TimeoutExpired:
         return {}
     return {f: _outcome(*found[j], c) for j, (f, _, c) in enumerate(answers) if found[j][0] is not None}
 
 
-def _run_batch_sandboxed(files, collect, into, slot, timeout):
-    """clean_run.py --each in the OS sandbox; the collected files are written into `into`."""
-    from course.sandbox import CLEAN_RUN, run_sandboxed
+def _run_batch_in_host(answers, into, slot, time_limit):
+    """The children of one verification run in the slot's sandbox host; what each sent is written into `into`
+    as status-J.json and outputs-J.npz (nothing for a function the run did not reach)."""
+    from course import sandbox_host
 
-    result = run_sandboxed([sys.executable, "-I", CLEAN_RUN, "/scratch", "--each"], files=files, collect=collect,
-                           slot=slot, timeout=timeout, env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
-    for name, data in result.files.items():
-        (into / name).write_bytes(data)
+    items = [(json.dumps({"function": f, "source": s, "calls": c.calls}).encode(), _npz_bytes(c.arrays))
+             for f, s, c in answers]
+    host = sandbox_host.host_for(slot)
+    with host.lock:
+        results = host.verify(items, time_limit)
+    for j, (data, timed_out) in enumerate(results):
+        status, npz = clean_run.parse_result(data, timed_out)
+        (into / f"status-{j}.json").write_bytes(status)
+        (into / f"outputs-{j}.npz").write_bytes(npz)
 
 
-def _run_batch_unsandboxed(files, collect, into, slot, timeout):
+def _run_batch_unsandboxed(answers, into, time_limit):
     """The opt-out: clean_run.py --each in a plain isolated Python process, in `into`."""
-    for name, data in files.items():
-        (into / name).write_bytes(data)
-    subprocess.run([sys.executable, "-I", clean_run.__file__, str(into), "--each"], cwd=into, timeout=timeout,
+    spec = {"functions": [{"function": f, "source": s, "calls": c.calls} for f, s, c in answers],
+            "time_limit": time_limit, "end_others": "group"}
+    (into / "spec.json").write_text(json.dumps(spec))
+    for j, (_, _, cases) in enumerate(answers):
+        (into / f"inputs-{j}.npz").write_bytes(_npz_bytes(cases.arrays))
+    total = time_limit * len(answers) + 10  # every child's own limit, plus the interpreter's start
+    subprocess.run([sys.executable, "-I", clean_run.__file__, str(into), "--each"], cwd=into, timeout=total,
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
 
