@@ -8,17 +8,16 @@ library, NumPy and the student helpers ``reg_utils``, never the instructor packa
 ``allow_pickle=False``, and judges them itself. The grader also imports this file to run trusted functions (the
 reference solution, the catalogued mistakes) on the same calls in the same way.
 
-``python clean_run.py WORKDIR --each`` runs every graded function of a submission in ONE sandbox, for the cost of
-one interpreter start: WORKDIR/spec.json lists the functions (``{"functions": [{"function", "source", "calls"}],
-"time_limit": s, "end_others": "sandbox" | "group"}``) with their inputs in ``inputs-J.npz``. The parent imports
-NumPy and the helpers, makes itself untraceable (PR_SET_DUMPABLE 0: its children run as the same uid), then forks
-one child per function, one at a time. Each child runs one answer cell and sends its results down a pipe only the
-two of them hold; once it has exited (or after ``time_limit`` seconds, when it is killed), every other process
-in the sandbox is killed before the parent reads the pipe and forks the next child. So nothing one function
-starts can reach another's run. The parent writes ``status-J.json`` and ``outputs-J.npz`` at the end, when no
-student code is left running. "end_others": "sandbox" (every process of the sandbox's own pid namespace but
-pid 1 and the parent's ancestors) is used only when pid 1 is bubblewrap; "group" (the child's process group)
-is the unsandboxed opt-out's weaker form.
+``python clean_run.py WORKDIR --each`` runs every graded function of a submission in ONE process tree, for the cost
+of one interpreter start: WORKDIR/spec.json lists the functions (``{"functions": [{"function", "source",
+"calls"}], "time_limit": s}``) with their inputs in ``inputs-J.npz``. The parent imports NumPy and the helpers,
+makes itself untraceable (PR_SET_DUMPABLE 0: its children run as the same uid), then forks one child per function,
+one at a time. Each child runs one answer cell and sends its results down a pipe only the two of them hold; once
+it has exited (or after ``time_limit`` seconds, when it is killed), the child's process group is killed before the
+parent reads the pipe and forks the next child. The parent writes ``status-J.json`` and ``outputs-J.npz`` at the
+end. That is the unsandboxed opt-out's verification run. In the OS sandbox, the grading sandbox's parent
+(course/zygote.py) forks the same children (``_child``) and ends every other process of the sandbox after each
+(``_end_others("sandbox", ...)``), which it does only where pid 1 is bubblewrap.
 """
 
 import contextlib
@@ -313,12 +312,9 @@ def main_each(workdir):
     workdir = Path(workdir)
     spec = json.loads((workdir / "spec.json").read_text())
     arrays = [_load_arrays(workdir / f"inputs-{j}.npz") for j in range(len(spec["functions"]))]
-    mode = spec.get("end_others", "group")
-    if mode == "sandbox" and Path("/proc/1/comm").read_text().strip() != "bwrap":
-        raise SystemExit("end_others=sandbox outside a bubblewrap sandbox: refused")
     _untraceable()
     keep = {1, os.getpid()} | _ancestors()
-    results = [_run_one(item, arrays[j], float(spec.get("time_limit", 10)), mode, keep)
+    results = [_run_one(item, arrays[j], float(spec.get("time_limit", 10)), "group", keep)
                for j, item in enumerate(spec["functions"])]
     for j, (status, npz) in enumerate(results):
         _write_new(workdir / f"outputs-{j}.npz", npz)

@@ -1,13 +1,14 @@
 """The OS sandbox every process that runs student code goes through; the grader uses it, nothing else does.
 
 Two kinds of process run a student's code: the Jupyter kernel in which nbgrader's autograde executes a submitted
-notebook, and the clean verification process (``course/clean_run.py``) that runs one graded function on given
+notebook, and the clean verification children (``course/clean_run.py``) that run one graded function each on given
 inputs. Both run inside bubblewrap (``bwrap``), isolated by Linux namespaces:
 
-- ``run_sandboxed(argv, files=..., collect=...)`` runs one command and gives back its exit status, its output and
-  the files it left in its scratch folder, as bytes (the verification runner);
+- ``run_sandboxed(argv, files=..., collect=...)`` runs one command in a new sandbox and gives back its exit status,
+  its output and the files it left in its scratch folder, as bytes (a function verified alone);
 - ``sandboxed_kernels(config, files=...)`` makes nbgrader (or nbclient) start its kernels inside a sandbox, while
-  nbgrader itself runs outside;
+  nbgrader itself runs outside: the grading slot's long-lived sandbox (``course/sandbox_host.py``), reset for
+  every kernel, which also runs the verification pass of a submission;
 - ``ensure_available()`` and ``python -m course.sandbox check`` say whether the sandbox works on this machine.
 
 What a sandboxed process sees: /usr (and the /bin, /lib, /lib64, /sbin links), the interpreter, the virtual
@@ -23,8 +24,8 @@ own, with limits on CPU time, address space, processes, open files and file size
 
 How a kernel talks to nbgrader without any network: its ZeroMQ channels use the IPC transport, Unix sockets that
 the kernel creates in a tmpfs of its own sandbox; nbgrader connects to them through symbolic links, in a folder
-only the grader can write to, that point to those very sockets, held open by the kernel's launcher
-(``/proc/LAUNCHER/fd/N``). The sandbox has no writable host path at all.
+only the grader can write to, that point to those very sockets, held open by the grader itself
+(``/proc/GRADER/fd/N``, ``_pin_sockets``). The sandbox has no writable host path at all.
 """
 
 import contextlib
@@ -397,7 +398,7 @@ def _enter(plan):
 
 
 def _launch_cli(plan_json):
-    """`python -I -S course/sandbox.py launch PLAN`: the one-shot launcher; it becomes bwrap."""
+    """`python -I -S course/sandbox.py launch PLAN`: the launcher of every sandbox (one-shot or host); it becomes bwrap."""
     plan = json.loads(plan_json)
     _enter(plan)
     command = plan["command"]
@@ -642,8 +643,8 @@ class KernelSandbox:
     """What sandboxed_kernels set up: the kernel name nbclient must use, and the folders it made."""
 
     kernel_name: str
-    folder: str          # holds kernels/KERNEL_NAME/kernel.json, the scratch files and the channel folder
-    channel_dir: str     # the grader reaches the kernels' IPC sockets here (links to the sockets the launcher holds)
+    folder: str          # holds kernels/KERNEL_NAME/kernel.json (removed when the context ends)
+    channel_dir: str     # the host's: the grader reaches the kernels' IPC sockets here (links it holds open)
 
 
 @contextlib.contextmanager

@@ -163,7 +163,7 @@ def _run_batch_in_host(answers, into, slot, time_limit):
 def _run_batch_unsandboxed(answers, into, time_limit):
     """The opt-out: clean_run.py --each in a plain isolated Python process, in `into`."""
     spec = {"functions": [{"function": f, "source": s, "calls": c.calls} for f, s, c in answers],
-            "time_limit": time_limit, "end_others": "group"}
+            "time_limit": time_limit}
     (into / "spec.json").write_text(json.dumps(spec))
     for j, (_, _, cases) in enumerate(answers):
         (into / f"inputs-{j}.npz").write_bytes(_npz_bytes(cases.arrays))
