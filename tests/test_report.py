@@ -28,10 +28,11 @@ TAMPER_CELL = ASSIGNMENT.function(ASSIGNMENT.tamper.function).test_cell
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """(course root, gradebook scores, report html path, report json) of the demo class, graded once."""
+def graded(tmp_path_factory, quick_course):
+    """(course root, gradebook scores, report html path, report json) of the demo class, graded once (in the
+    tests' course copy, whose short cell time limit the infinite-loop attempt meets in seconds)."""
     root = tmp_path_factory.mktemp("report") / "course"
-    scores = grade_class(root, CLASS, ASSIGNMENT, jobs=2)
+    scores = grade_class(root, CLASS, ASSIGNMENT, jobs=2, source_course=quick_course)
     page, data = write_report(root, ASSIGNMENT)
     return root, scores, page, json.loads(data.read_text())
 
