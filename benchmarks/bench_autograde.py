@@ -126,8 +126,9 @@ def print_sizing(seconds_per_submission, cohort):
     print(f"  sizing, at {seconds_per_submission:.2f} s per submission per sandboxed worker (one core each):")
     for hours in (1, 2, 8):
         workers = math.ceil(cohort * seconds_per_submission / (3600 * hours))
+        machines = math.ceil(workers / 8)
         print(f"    {cohort} submissions in {hours} h: {workers:4d} workers "
-              f"({math.ceil(workers / 8)} machines of 8 cores)")
+              f"({machines} machine{'s' if machines != 1 else ''} of 8 cores)")
 
 
 if __name__ == "__main__":  # a Dask LocalCluster starts its workers by importing this file again

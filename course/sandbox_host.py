@@ -77,10 +77,10 @@ class SandboxHost:
                              tmpfs=[(self.channel_dir, sandbox._CHANNEL_TMPFS_BYTES)], info_fd=info_w)
         try:
             with open(self.stderr_path, "wb") as stderr:
-                self.proc = subprocess.Popen([sys.executable, "-I", "-S", sandbox._THIS_FILE, "launch",
-                                              json.dumps(plan)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                             stderr=stderr, pass_fds=[theirs.fileno(), info_w], cwd="/",
-                                             env={"PATH": "/usr/bin:/bin"})
+                self.proc = _in_lasting_thread(lambda: subprocess.Popen(
+                    [sys.executable, "-I", "-S", sandbox._THIS_FILE, "launch", json.dumps(plan)],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                    pass_fds=[theirs.fileno(), info_w], cwd="/", env={"PATH": "/usr/bin:/bin"}))
         finally:
             theirs.close()
             os.close(info_w)
@@ -248,6 +248,37 @@ def clean_run_max():
 
 _HOSTS = {}
 _HOSTS_LOCK = threading.Lock()
+_STARTER = {}
+_STARTER_LOCK = threading.Lock()
+
+
+def _in_lasting_thread(start):
+    """start() run in a thread that lives as long as this process, and its result. bwrap's --die-with-parent
+    ends a sandbox when the thread that started it ends: a host started from a short-lived thread (a Dask task's,
+    say) would die with it."""
+    import concurrent.futures
+
+    with _STARTER_LOCK:
+        if "executor" not in _STARTER:
+            _STARTER["executor"] = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sandbox-host")
+    return _STARTER["executor"].submit(start).result()
+
+
+def _forget_inherited_hosts():
+    """In a forked child (a process pool's worker): the parent's hosts are the parent's. Close this process's
+    copies of their channels, without ending them, and start afresh (the starter thread did not survive the fork,
+    and a lock another thread held stays held in the child)."""
+    global _HOSTS_LOCK, _STARTER_LOCK
+    _HOSTS_LOCK, _STARTER_LOCK = threading.Lock(), threading.Lock()
+    for host, _ in _HOSTS.values():
+        with contextlib.suppress(OSError):
+            host.sock.close()
+    _HOSTS.clear()
+    _BY_ID.clear()
+    _STARTER.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_hosts)
 
 
 def host_for(slot, limits=None, env=None):

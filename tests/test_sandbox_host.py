@@ -178,6 +178,26 @@ def test_a_host_is_replaced_after_max_uses(monkeypatch):
     assert second is not first and not first.alive()
 
 
+def test_a_forked_process_leaves_its_parents_host_alone():
+    """A process pool forks its workers from the grader: a worker starts a host of its own, and the parent's
+    keeps working (the worker neither uses nor ends it)."""
+    _, host = run_cells("print(1)")
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            inherited = bool(sandbox_host._HOSTS)
+            own = sandbox_host.host_for(SLOT)
+            code = 1 if inherited else 2 if own is host else 0
+            own.stop()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    again, same = run_cells("print('still')")
+    assert same is host and again == ["still"]
+
+
 def test_the_zygote_refuses_to_run_outside_a_sandbox():
     import subprocess
     import sys
