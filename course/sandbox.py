@@ -6,9 +6,9 @@ inputs. Both run inside bubblewrap (``bwrap``), isolated by Linux namespaces:
 
 - ``run_sandboxed(argv, files=..., collect=...)`` runs one command in a new sandbox and gives back its exit status,
   its output and the files it left in its scratch folder, as bytes (a function verified alone);
-- ``sandboxed_kernels(config, files=...)`` makes nbgrader (or nbclient) start its kernels inside a sandbox, while
-  nbgrader itself runs outside: the grading slot's long-lived sandbox (``course/sandbox_host.py``), reset for
-  every kernel, which also runs the verification pass of a submission;
+- ``course.sandbox_host.sandboxed_kernels(config, files=...)`` makes nbgrader (or nbclient) start its kernels
+  inside the grading slot's long-lived sandbox, built from this module's pieces, reset for every kernel, which
+  also runs the verification pass of a submission;
 - ``ensure_available()`` and ``python -m course.sandbox check`` say whether the sandbox works on this machine.
 
 What a sandboxed process sees: /usr (and the /bin, /lib, /lib64, /sbin links), the interpreter, the virtual
@@ -638,58 +638,6 @@ def ensure_available():
 # ---------------------------------------------------------------------------------------------------------------
 # Kernels.
 
-@dataclasses.dataclass
-class KernelSandbox:
-    """What sandboxed_kernels set up: the kernel name nbclient must use, and the folders it made."""
-
-    kernel_name: str
-    folder: str          # holds kernels/KERNEL_NAME/kernel.json (removed when the context ends)
-    channel_dir: str     # the host's: the grader reaches the kernels' IPC sockets here (links it holds open)
-
-
-@contextlib.contextmanager
-def sandboxed_kernels(config, *, files=None, slot=0, limits=None, env=None):
-    """Make the kernels nbgrader (or any nbclient NotebookClient) starts with this config run in a sandbox.
-
-    Arguments:
-    config -- the traitlets Config the NbGraderAPI (or NotebookClient) is built with; changed in place for the
-              duration: NotebookClient.kernel_name names a kernelspec made here, KernelManager.transport is "ipc"
-    files -- {plain file name: bytes}, e.g. {notebook name: the submitted notebook's bytes}: every kernel started
-             finds a fresh copy of each in its working directory, /scratch
-    slot, limits -- as for run_sandboxed
-    env -- {name: value} for the kernel's environment, besides PASS_ENV taken from the grader's
-
-    Yields:
-    KernelSandbox
-
-    Kernels start in this process's long-lived sandbox of the slot (course/sandbox_host.py), held for the
-    duration: each one in a sandbox reset for it, forked from a parent that has imported ipykernel, NumPy and
-    pyplot. The kernelspec's folder goes first on JUPYTER_PATH (process-wide; each context adds and removes its
-    own entry, so contexts in parallel threads each find their own kernel). A kernel name nobody else has means
-    that a kernel that cannot be found fails to start instead of starting unsandboxed.
-    """
-    from course import sandbox_host
-
-    ensure_available()
-    limits = limits or Limits()
-    _host_identity(slot)
-    _environment(env)
-    for name in files or {}:
-        if "/" in _scratch_destination(name)[len(SCRATCH) + 1:]:
-            raise ValueError(f"kernel files are plain names in the scratch folder, got {name!r}")
-    host = sandbox_host.host_for(slot, limits, env)
-    context = sandbox_host.register_context_files(files or {})
-    folder = _new_kernel_folder()
-    try:
-        with host.lock:
-            kernels = _write_kernelspec(folder, host=host, context=context, slot=slot)
-            with _on_jupyter_path(folder), _kernel_config(config, kernels):
-                yield kernels
-    finally:
-        sandbox_host.forget_context_files(context)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def _new_kernel_folder():
     """A new private folder (for a kernelspec, or a host's channels), short enough for the kernels' socket paths."""
     import tempfile
@@ -700,69 +648,6 @@ def _new_kernel_folder():
         os.rmdir(folder)
         folder = tempfile.mkdtemp(prefix="course-sandbox-", dir="/tmp")
     return folder
-
-
-def _write_kernelspec(folder, *, host, context, slot):
-    """Write a kernelspec whose provisioner starts the kernel in the host (course.sandbox_host.HostProvisioner)."""
-    import secrets
-
-    from course import sandbox_host
-
-    kernels = KernelSandbox(f"course-sandbox-{slot}-{secrets.token_hex(4)}", folder, host.channel_dir)
-    spec_dir = os.path.join(folder, "kernels", kernels.kernel_name)
-    os.makedirs(spec_dir)
-    # interrupt_mode "message": bwrap's --new-session keeps signals from the grader's terminal session away, and
-    # nbgrader interrupts a cell that runs too long; the kernel then interrupts itself. The argv is what the
-    # zygote runs in the forked child (jupyter_client needs one to format).
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3 (sandboxed)", "language": "python", "interrupt_mode": "message",
-            "metadata": {"debugger": False, "kernel_provisioner": {
-                "provisioner_name": sandbox_host.PROVISIONER, "config": {"host_id": host.id, "context": context}}}}
-    with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
-        json.dump(spec, f, indent=1)
-    return kernels
-
-
-_ENV_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _on_jupyter_path(folder):
-    """folder first on JUPYTER_PATH for the duration (jupyter_client's KernelSpecManager reads no config)."""
-    with _ENV_LOCK:
-        old = os.environ.get("JUPYTER_PATH")
-        os.environ["JUPYTER_PATH"] = os.pathsep.join([folder] + ([old] if old else []))
-    try:
-        yield
-    finally:
-        with _ENV_LOCK:
-            entries = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != folder]
-            if entries:
-                os.environ["JUPYTER_PATH"] = os.pathsep.join(entries)
-            else:
-                os.environ.pop("JUPYTER_PATH", None)
-
-
-@contextlib.contextmanager
-def _kernel_config(config, kernels):
-    """The config's kernel name and kernel manager transport set for the sandboxed kernels, then restored.
-
-    nbgrader's Execute preprocessor is a NotebookClient built from the converter's config, which is NbGraderAPI's;
-    NotebookClient builds its (Async)KernelManager with config=self.config, so both settings reach it.
-    """
-    settings = {("NotebookClient", "kernel_name"): kernels.kernel_name, ("KernelManager", "transport"): "ipc",
-                ("KernelManager", "ip"): os.path.join(kernels.channel_dir, "kernel")}
-    saved = {(section, key): config[section][key] for section, key in settings
-             if section in config and key in config[section]}
-    for (section, key), value in settings.items():
-        config[section][key] = value
-    try:
-        yield
-    finally:
-        for section, key in settings:
-            config[section].pop(key, None)
-        for (section, key), value in saved.items():
-            config[section][key] = value
 
 
 def _sandbox_pid(info_r):

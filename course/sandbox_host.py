@@ -12,16 +12,19 @@ requests is replaced by a new sandbox.
 
 - ``host_for(slot, limits, env)``: this process's live host for a slot (started when needed);
 - ``SandboxHost.verify(items, time_limit)``: a verification run (course/verify.py);
-- ``HostProvisioner``: the jupyter_client kernel provisioner that starts a kernel in a host; course/sandbox.py's
-  ``sandboxed_kernels`` writes kernelspecs that name it. It is registered as an entry point of this package.
+- ``sandboxed_kernels(config, files=..., slot=...)``: nbgrader's (or nbclient's) kernels started in the slot's
+  host, through ``HostProvisioner``, the jupyter_client kernel provisioner that the kernelspecs it writes name
+  (registered as an entry point of this package).
 """
 
 import atexit
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -139,8 +142,6 @@ class SandboxHost:
             self.proc.kill()
         with contextlib.suppress(Exception):
             self.proc.wait(10)
-        import shutil
-
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # -- what the grader asks -----------------------------------------------------------------------------------
@@ -330,6 +331,119 @@ def register_context_files(files):
 
 def forget_context_files(context):
     _CONTEXT_FILES.pop(context, None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kernels: nbgrader's (or nbclient's) kernels started in the host.
+
+@dataclasses.dataclass
+class KernelSandbox:
+    """What sandboxed_kernels set up: the kernel name nbclient must use, and the folders it made."""
+
+    kernel_name: str
+    folder: str          # holds kernels/KERNEL_NAME/kernel.json (removed when the context ends)
+    channel_dir: str     # the host's: the grader reaches the kernels' IPC sockets here (links it holds open)
+
+
+@contextlib.contextmanager
+def sandboxed_kernels(config, *, files=None, slot=0, limits=None, env=None):
+    """Make the kernels nbgrader (or any nbclient NotebookClient) starts with this config run in a sandbox.
+
+    Arguments:
+    config -- the traitlets Config the NbGraderAPI (or NotebookClient) is built with; changed in place for the
+              duration: NotebookClient.kernel_name names a kernelspec made here, KernelManager.transport is "ipc"
+    files -- {plain file name: bytes}, e.g. {notebook name: the submitted notebook's bytes}: every kernel started
+             finds a fresh copy of each in its working directory, /scratch
+    slot, limits -- as for sandbox.run_sandboxed
+    env -- {name: value} for the kernel's environment, besides sandbox.PASS_ENV taken from the grader's
+
+    Yields:
+    KernelSandbox
+
+    Kernels start in this process's long-lived sandbox of the slot (host_for), held for the
+    duration: each one in a sandbox reset for it, forked from a parent that has imported ipykernel, NumPy and
+    pyplot. The kernelspec's folder goes first on JUPYTER_PATH (process-wide; each context adds and removes its
+    own entry, so contexts in parallel threads each find their own kernel). A kernel name nobody else has means
+    that a kernel that cannot be found fails to start instead of starting unsandboxed.
+    """
+    sandbox.ensure_available()
+    limits = limits or sandbox.Limits()
+    sandbox._host_identity(slot)
+    sandbox._environment(env)
+    for name in files or {}:
+        if "/" in sandbox._scratch_destination(name)[len(sandbox.SCRATCH) + 1:]:
+            raise ValueError(f"kernel files are plain names in the scratch folder, got {name!r}")
+    host = host_for(slot, limits, env)
+    context = register_context_files(files or {})
+    folder = sandbox._new_kernel_folder()
+    try:
+        with host.lock:
+            kernels = _write_kernelspec(folder, host=host, context=context, slot=slot)
+            with _on_jupyter_path(folder), _kernel_config(config, kernels):
+                yield kernels
+    finally:
+        forget_context_files(context)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_kernelspec(folder, *, host, context, slot):
+    """Write a kernelspec whose provisioner starts the kernel in the host (course.sandbox_host.HostProvisioner)."""
+    kernels = KernelSandbox(f"course-sandbox-{slot}-{secrets.token_hex(4)}", folder, host.channel_dir)
+    spec_dir = os.path.join(folder, "kernels", kernels.kernel_name)
+    os.makedirs(spec_dir)
+    # interrupt_mode "message": bwrap's --new-session keeps signals from the grader's terminal session away, and
+    # nbgrader interrupts a cell that runs too long; the kernel then interrupts itself. The argv is what the
+    # zygote runs in the forked child (jupyter_client needs one to format).
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (sandboxed)", "language": "python", "interrupt_mode": "message",
+            "metadata": {"debugger": False, "kernel_provisioner": {
+                "provisioner_name": PROVISIONER, "config": {"host_id": host.id, "context": context}}}}
+    with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
+        json.dump(spec, f, indent=1)
+    return kernels
+
+
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _on_jupyter_path(folder):
+    """folder first on JUPYTER_PATH for the duration (jupyter_client's KernelSpecManager reads no config)."""
+    with _ENV_LOCK:
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([folder] + ([old] if old else []))
+    try:
+        yield
+    finally:
+        with _ENV_LOCK:
+            entries = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != folder]
+            if entries:
+                os.environ["JUPYTER_PATH"] = os.pathsep.join(entries)
+            else:
+                os.environ.pop("JUPYTER_PATH", None)
+
+
+@contextlib.contextmanager
+def _kernel_config(config, kernels):
+    """The config's kernel name and kernel manager transport set for the sandboxed kernels, then restored.
+
+    nbgrader's Execute preprocessor is a NotebookClient built from the converter's config, which is NbGraderAPI's;
+    NotebookClient builds its (Async)KernelManager with config=self.config, so both settings reach it.
+    """
+    settings = {("NotebookClient", "kernel_name"): kernels.kernel_name, ("KernelManager", "transport"): "ipc",
+                ("KernelManager", "ip"): os.path.join(kernels.channel_dir, "kernel")}
+    saved = {(section, key): config[section][key] for section, key in settings
+             if section in config and key in config[section]}
+    for (section, key), value in settings.items():
+        config[section][key] = value
+    try:
+        yield
+    finally:
+        for section, key in settings:
+            config[section].pop(key, None)
+        for (section, key), value in saved.items():
+            config[section][key] = value
+
 
 
 class HostProvisioner(LocalProvisioner):

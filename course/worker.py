@@ -183,7 +183,7 @@ def _run_nbgrader_autograde(context, assignment, task, result):
         tune_for_grading(api.config)
         try:
             if context.sandboxed:
-                from course.sandbox import sandboxed_kernels
+                from course.sandbox_host import sandboxed_kernels
 
                 with sandboxed_kernels(api.config, files={assignment.notebook: task.data}, slot=_slot()):
                     outcome = api.autograde(assignment.name, task.student, force=True, create=True)

@@ -24,7 +24,8 @@ from traitlets.config import Config
 import reg_utils
 import testCases
 from course import sandbox
-from course.sandbox import Limits, SandboxUnavailable, run_sandboxed, sandboxed_kernels
+from course.sandbox import Limits, SandboxUnavailable, run_sandboxed
+from course.sandbox_host import sandboxed_kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The fork bomb gets a slot of its own: it exhausts its slot's process quota for a moment.
@@ -543,7 +544,7 @@ GRADER = """
 import sys
 from jupyter_client import KernelManager
 from traitlets.config import Config
-from course.sandbox import sandboxed_kernels
+from course.sandbox_host import sandboxed_kernels
 
 config = Config()
 with sandboxed_kernels(config) as kernels:

@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 from traitlets.config import Config
 
 from course import sandbox, sandbox_host
-from course.sandbox import sandboxed_kernels
+from course.sandbox_host import sandboxed_kernels
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 

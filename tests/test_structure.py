@@ -56,9 +56,10 @@ def test_course_has_no_import_cycles():
 
 def test_lower_layers_never_import_higher_ones():
     graph = import_graph()
-    layers = [{"course", "course.reference", "course.clean_run", "course.sandbox", "course.notebooks",
-               "course.feedback"},
-              {"course.assignment", "course.nbgrader_course"}, {"course.assignments"},
+    layers = [{"course", "course.reference", "course.clean_run", "course.zygote", "course.sandbox",
+               "course.notebooks", "course.feedback"},
+              {"course.assignment", "course.nbgrader_course", "course.nbgrader_tuning", "course.sandbox_host"},
+              {"course.assignments"},
               {"course.verify"}, {"course.worker"}, {"course.backends"}, {"course.autograde"},
               {"course.pipeline", "course.classroom", "course.attacks", "course.demo", "course.student_kit",
                "course.validate", "course.report", "course.lms", "course.regrade"}]
