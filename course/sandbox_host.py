@@ -35,7 +35,7 @@ import time
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Unicode
 
-from course import sandbox
+from course import clean_run, sandbox
 
 #: Where every host sees course/zygote.py (read-only); clean_run.py is at sandbox.CLEAN_RUN.
 ZYGOTE = "/opt/grader/zygote.py"
@@ -70,10 +70,11 @@ class SandboxHost:
         self.stderr_path = os.path.join(self.folder, "zygote-stderr.log")
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         info_r, info_w = os.pipe()
-        font_cache = sandbox.matplotlib_font_cache(sandbox.host_view())
+        view = sandbox.host_view()
+        font_cache = sandbox.matplotlib_font_cache(view)
         self.font_cache = None if font_cache is None else (f"{sandbox.MPLCONFIGDIR}/{font_cache[0]}", font_cache[1])
         argv = [sys.executable, "-I", ZYGOTE, str(theirs.fileno()), sandbox.CLEAN_RUN, self.channel_dir]
-        plan = sandbox._plan(argv, view=sandbox.host_view(), limits=limits, slot=slot,
+        plan = sandbox._plan(argv, view=view, limits=limits, slot=slot,
                              env={**sandbox._passed_env(), **env},
                              readonly_files=[(os.path.join(_THIS_DIR, "clean_run.py"), sandbox.CLEAN_RUN),
                                              (os.path.join(_THIS_DIR, "zygote.py"), ZYGOTE)],
@@ -180,9 +181,6 @@ class SandboxHost:
             if self.alive():
                 self.request({"op": "signal", "pid": pid, "signal": int(signum)}, timeout=POLL_TIMEOUT)
 
-    def reset(self):
-        self.request({"op": "reset"})
-
     def verify(self, items, time_limit):
         """Run verification children, one per item, one after the other: [(bytes the child sent, timed out)] for
         the items it reported on (fewer when the host died or the run as a whole took too long).
@@ -210,7 +208,7 @@ class SandboxHost:
                     raise HostDied("the grading sandbox's verification run did not end in time")
                 if pipe is not None and pipe in ready:
                     chunk = os.read(pipe, 1 << 16)
-                    if chunk and size < clean_run_max():
+                    if chunk and size < clean_run.MAX_RESULT_BYTES:
                         chunks.append(chunk)
                         size += len(chunk)
                     elif not chunk:
@@ -224,7 +222,7 @@ class SandboxHost:
                         os.close(fd)
                 elif "ended" in message:
                     if pipe is not None:  # every writer is dead: the rest of the pipe, then its end
-                        while size < clean_run_max() and (chunk := os.read(pipe, 1 << 16)):
+                        while size < clean_run.MAX_RESULT_BYTES and (chunk := os.read(pipe, 1 << 16)):
                             chunks.append(chunk)
                             size += len(chunk)
                         os.close(pipe)
@@ -239,12 +237,6 @@ class SandboxHost:
                 os.close(pipe)
             self.stop()
             return results
-
-
-def clean_run_max():
-    from course import clean_run
-
-    return clean_run.MAX_RESULT_BYTES
 
 
 _HOSTS = {}

@@ -17,7 +17,6 @@ descriptors attached):
   (clean_run._child); the read end of that child's result pipe goes to the grader with {"started": j}, and once
   the child has exited or been killed at the time limit, and every other process of the sandbox is dead,
   {"ended": j, "timed_out": bool} follows; {"done": true} ends the run.
-- {"op": "reset"}: resets the sandbox; {"ok": true}.
 
 Resetting kills every process of the sandbox's pid namespace but bubblewrap's init and this one, then empties
 /scratch, /tmp, /dev/shm and the kernels' channel folder (read-only folders bound below /tmp stay). So one student's
@@ -119,9 +118,6 @@ class Zygote:
 
     def handle(self, message, fds):
         op = message.get("op")
-        if op == "reset":
-            self.reset()
-            return {"ok": True}
         if op == "kernel":
             self.reset()
             return {"pid": self.fork_kernel(message["files"], fds, message.get("env"))}
