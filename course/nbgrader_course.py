@@ -42,6 +42,10 @@ def load_course(course_root, **overrides):
     """
     from nbgrader.apps.baseapp import NbGrader
 
+    from course.nbgrader_tuning import create_gradebooks_in_process
+
+    create_gradebooks_in_process()  # every in-process use of nbgrader's API starts here
+
     class CourseApp(NbGrader):
         load_cwd_config = False  # the course root's config only, wherever the grader was started
 
@@ -99,9 +103,53 @@ def copy_course(destination, course, assignments=None):
     return destination
 
 
+def export_grades(course_root, destination):
+    """nbgrader's export of a course's gradebook, run in this process as ``nbgrader export --to DESTINATION``
+    runs it: the export plugin the course's config names (ExportApp.plugin_class), nbgrader's CSV export by
+    default. Returns destination as a Path."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+    from traitlets.utils.importstring import import_item
+
+    config, coursedir = load_course(course_root)
+    plugin_class = config.ExportApp.plugin_class if "ExportApp" in config and "plugin_class" in config.ExportApp \
+        else CsvExportPlugin
+    plugin_class = import_item(plugin_class) if isinstance(plugin_class, str) else plugin_class
+    plugin = plugin_class(config=config, to=str(destination))
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        plugin.export(gradebook)
+    return Path(destination)
+
+
+def _assignment_fingerprint(course_root, assignment):
+    """A hash of what generate_assignment reads for an assignment: the config and the files copy_course copies."""
+    import hashlib
+
+    root = Path(course_root)
+    digest = hashlib.sha256((root / "nbgrader_config.py").read_bytes())
+    for stage in ("source", "release"):
+        folder = root / stage
+        paths = [p for p in folder.glob("*") if p.is_file()] + sorted((folder / assignment).rglob("*")) \
+            if folder.is_dir() else []
+        for path in sorted(p for p in paths if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+_TEMPLATES = {}
+
+
 def gradebook_template(course_root, assignment):
     """The bytes of a SQLite gradebook that knows the assignment (its cells, points and hidden tests), made by
-    nbgrader's generate_assignment in a private copy of the course; every grading worker starts from it."""
+    nbgrader's generate_assignment in a private copy of the course; every grading worker starts from it. Made
+    once per process for the same config and files of the assignment."""
+    key = _assignment_fingerprint(course_root, assignment)
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = _make_gradebook_template(course_root, assignment)
+    return _TEMPLATES[key]
+
+
+def _make_gradebook_template(course_root, assignment):
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:

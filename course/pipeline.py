@@ -7,12 +7,13 @@ from pathlib import Path
 import nbformat
 
 from course.autograde import autograde
-from course.nbgrader_course import (answer_sources, copy_course, gradebook_scores, make_submission, run_nbgrader,
-                                    submit)
+from course.nbgrader_course import (answer_sources, api_for, copy_course, export_grades, gradebook_scores,
+                                    make_submission, run_nbgrader, submit)
 
 
-def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, source_course=None, scheduler=None):
-    """Grade a class end to end with nbgrader, in a copy of the course: release, submit, autograde, feedback,
+def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, source_course=None, scheduler=None,
+                feedback=True):
+    """Grade a class end to end with nbgrader's API, in a copy of the course: release, submit, autograde, feedback,
     grades.csv.
 
     Arguments:
@@ -22,20 +23,31 @@ def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, so
     jobs -- parallel grading workers (course.autograde)
     sandboxed -- grade in the OS sandbox (False: the explicit opt-out)
     scheduler -- None (a process pool of `jobs` workers), "local" or a Dask scheduler address (course.backends)
+    feedback -- also write every student's feedback page (nbgrader's generate_feedback)
 
     Returns:
     scores -- {student: {"total", "max", "comments", test cell: points}} from the gradebook
     """
     course_root = copy_course(course_root, source_course or assignment.course, assignments=[assignment.name])
-    run_nbgrader(course_root, "generate_assignment", assignment.name, "--force")
+    api = api_for(course_root)  # in this process: each `nbgrader` command would start Python and import nbgrader
+    _succeeded(api.generate_assignment(assignment.name, force=True), "generate_assignment", assignment)
     for s in submissions:
         folder = Path(course_root) / "submitted" / s.student / assignment.name
         folder.mkdir(parents=True, exist_ok=True)
         s.write(folder, assignment)
     autograde(course_root, assignment, jobs=jobs, progress=False, sandboxed=sandboxed, scheduler=scheduler)
-    run_nbgrader(course_root, "generate_feedback", assignment.name, "--force")
-    run_nbgrader(course_root, "export", "--to", str(Path(course_root) / "grades.csv"))
+    if feedback:
+        _succeeded(api.generate_feedback(assignment.name, force=True), "generate_feedback", assignment)
+    export_grades(course_root, Path(course_root) / "grades.csv")
     return gradebook_scores(course_root, assignment.name)
+
+
+def _succeeded(outcome, step, assignment):
+    """An NbGraderAPI call's outcome, or RuntimeError with nbgrader's own log."""
+    if not outcome.get("success"):
+        raise RuntimeError(f"nbgrader {step} {assignment.name} failed: {outcome.get('error', '')[-3000:]}"
+                           f"{outcome.get('log', '')[-3000:]}")
+    return outcome
 
 
 def feedback_summary(course_root, student, assignment):

@@ -20,7 +20,7 @@ import pytest
 from course.assignments import get_assignment
 from course.autograde import autograde
 from course.classroom import synthetic_class, write_class
-from course.nbgrader_course import copy_course, gradebook_scores, run_nbgrader
+from course.nbgrader_course import copy_course, export_grades, gradebook_scores, run_nbgrader
 from course.pipeline import grade_class
 from course.worker import GraderMismatch
 from tests.conftest import class_of
@@ -53,10 +53,18 @@ def test_dask_gives_a_byte_identical_export_to_the_process_pool(assignment, grad
     pool_course, _ = graded_classes(assignment)
     environment = dict(os.environ)
     dask_scores = grade_class(tmp_path / "dask", class_of(assignment), assignment, jobs=2, scheduler="local",
-                              source_course=quick_course)
+                              source_course=quick_course, feedback=False)
     assert dict(os.environ) == environment, "the Dask run left its changes in the driver's environment"
     assert not _wrong_scores(assignment, class_of(assignment), dask_scores)
-    assert _export(tmp_path / "dask") == _export(pool_course)
+    # grade_class exported each gradebook as soon as its class was graded, with nbgrader's CSV export
+    assert (tmp_path / "dask" / "grades.csv").read_bytes() == (pool_course / "grades.csv").read_bytes()
+
+
+def test_the_export_in_this_process_is_nbgrader_exports_own(graded_classes, tmp_path):
+    """grade_class exports in its own process (course.nbgrader_course.export_grades): the same bytes as the
+    `nbgrader export` command."""
+    course, _ = graded_classes(get_assignment("regularization"))
+    assert export_grades(course, tmp_path / "here.csv").read_bytes() == _export(course)
 
 
 def test_a_second_run_grades_only_new_or_changed_submissions(graded_classes, tmp_path):

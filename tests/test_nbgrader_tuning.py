@@ -103,3 +103,21 @@ def test_tuning_keeps_a_courses_own_preprocessor_list():
     tune_for_grading(config)
     assert config.Autograde.autograde_preprocessors == [Execute, CheckCellMetadataOnce]
     assert config.Autograde.sanitize_preprocessors == [ClearOutput]
+
+
+def test_a_new_gradebook_records_the_schema_version_nbgrader_reads_with_alembic(tmp_path, monkeypatch):
+    """nbgrader records its schema's alembic revision in every new gradebook, from `alembic heads` run in a
+    subprocess; in our processes it is read in-process from the same scripts: the same revision."""
+    import nbgrader.api
+    from sqlalchemy import text
+
+    from course import nbgrader_tuning
+    from course.nbgrader_course import nbgrader_env
+
+    nbgrader_tuning.create_gradebooks_in_process()
+    assert nbgrader.api.get_alembic_version is nbgrader_tuning.alembic_head
+    monkeypatch.setenv("PATH", nbgrader_env()["PATH"])  # nbgrader's own way runs the venv's `alembic`
+    assert nbgrader_tuning.alembic_head() == nbgrader_tuning._NBGRADER_ALEMBIC_VERSION()
+    with nbgrader.api.Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
+        recorded = gradebook.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert recorded == nbgrader_tuning.alembic_head()
