@@ -319,20 +319,26 @@ def judge_function(assignment, function, outcome):
     return Verdict(0.0, problem)
 
 
-def verify_submission(assignment, notebook_bytes, *, sandboxed=True, slot=0, time_limit=TIME_LIMIT):
+def verify_submission(assignment, notebook_bytes, *, sandboxed=True, slot=0, time_limit=TIME_LIMIT, settled=None):
     """{function: Verdict} for every graded function of a submission (its bytes, read before any code ran).
 
     Every answered function runs in ONE clean run (one sandbox, one child process per function: see
     ``clean_run.main_each``); a function that run does not report on (it died as a whole) runs again alone.
-    Each function may run time_limit seconds.
+    Each function may run time_limit seconds. settled -- {function: Verdict} already decided, whose functions do
+    not run (course.worker settles a function whose test cell ran out of time and scored 0: a clean run could
+    only spend the same time again, and can never raise a score).
     """
+    settled = dict(settled or {})
     answers = read_answers(notebook_bytes, assignment.function_names)
-    answered = [(f, answers[f], prepared(assignment, f)[0]) for f in assignment.function_names if answers.get(f)]
+    answered = [(f, answers[f], prepared(assignment, f)[0]) for f in assignment.function_names
+                if answers.get(f) and f not in settled]
     outcomes = run_students(answered, sandboxed=sandboxed, slot=slot, time_limit=time_limit)
     verdicts = {}
     for function in assignment.function_names:
         source = answers.get(function)
-        if not source:
+        if function in settled:
+            verdicts[function] = settled[function]
+        elif not source:
             verdicts[function] = Verdict(0.0, MISSING)
         elif function in outcomes:
             verdicts[function] = judge_function(assignment, function, outcomes[function])

@@ -9,6 +9,7 @@ gradebook (the grading command does, one result at a time).
 """
 
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -159,10 +160,34 @@ def grade_task(context, task):
     if not result.in_kernel:
         result.notes.append(NOT_RUN_NOTE)
     limit = {} if context.time_limit is None else {"time_limit": context.time_limit}
-    result.verdicts = verify_submission(assignment, task.data, sandboxed=context.sandboxed, slot=_slot(), **limit)
+    result.verdicts = verify_submission(assignment, task.data, sandboxed=context.sandboxed, slot=_slot(),
+                                        settled=timed_out_in_kernel(assignment, result), **limit)
     if not context.sandboxed:
         result.notes.append(UNSANDBOXED_NOTE)
     return result
+
+
+#: The verdict on a graded function whose test cell ran out of time while nbgrader graded it.
+TIMED_OUT_IN_KERNEL = "its test cell ran past the time limit per cell while nbgrader graded it (an endless loop?)"
+
+
+def timed_out_in_kernel(assignment, result):
+    """{function: Verdict(0, TIMED_OUT_IN_KERNEL)} for the graded functions whose test cell nbgrader stopped at
+    its time limit (nbgrader's CellTimeoutError output) and scored 0: the verification pass need not run them."""
+    if not result.in_kernel or result.autograded is None:
+        return {}
+    try:
+        cells = json.loads(result.autograded)["cells"]
+        timed_out = {c["metadata"]["nbgrader"]["grade_id"] for c in cells
+                     if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                     and any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
+                             for o in c.get("outputs", []))}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    from course.verify import Verdict
+
+    return {f.name: Verdict(0.0, TIMED_OUT_IN_KERNEL) for f in assignment.functions
+            if f.test_cell in timed_out and result.in_kernel.get(f.test_cell, 0.0) == 0.0}
 
 
 def _run_nbgrader_autograde(context, assignment, task, result):

@@ -55,3 +55,38 @@ def test_renamed_notebook_is_graded_and_the_feedback_says_so(graded):
     assignment, course, _ = graded
     assert f"was submitted as '{assignment.notebook[:-6]}-final (1).ipynb'" in \
         feedback_text(course, "renamed", assignment)
+
+
+def test_a_function_that_ran_out_of_time_in_its_test_cell_is_not_run_again(graded):
+    """The endless loop scored 0 when its test cell met the time limit: the verification pass, which can only
+    lower a score, settles it without spending the time limit once more; the other functions are verified."""
+    import json
+
+    from course.autograde import NOTES_FOLDER
+    from course.worker import TIMED_OUT_IN_KERNEL
+
+    assignment, course, _ = graded
+    notes = json.loads((course / NOTES_FOLDER / assignment.name / "infinite-loop.json").read_text())
+    target = notes["functions"][assignment.tamper.function]
+    assert (target["in_kernel"], target["final"], target["reason"]) == (0.0, 0.0, TIMED_OUT_IN_KERNEL)
+    others = [f for name, f in notes["functions"].items() if name != assignment.tamper.function]
+    assert all(f["final"] == f["points"] and f["reason"] != TIMED_OUT_IN_KERNEL for f in others)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.name)
+def test_only_a_test_cell_that_timed_out_and_scored_nothing_skips_the_verification(assignment):
+    """A submission can make its test cell show nbgrader's CellTimeoutError (raise an exception of that name):
+    while that cell keeps points, its function is verified as any other."""
+    import json
+
+    from course.worker import Result, timed_out_in_kernel
+
+    cell = assignment.function(assignment.tamper.function).test_cell
+    timeout = {"output_type": "error", "ename": "CellTimeoutError", "evalue": "", "traceback": []}
+    notebook = json.dumps({"cells": [{"cell_type": "code", "metadata": {"nbgrader": {"grade_id": cell}},
+                                      "outputs": [timeout], "source": ""}]}).encode()
+    kept = Result("s", in_kernel={cell: assignment.points[assignment.tamper.function]}, autograded=notebook)
+    lost = Result("s", in_kernel={cell: 0.0}, autograded=notebook)
+    assert timed_out_in_kernel(assignment, kept) == {}
+    assert list(timed_out_in_kernel(assignment, lost)) == [assignment.tamper.function]
+    assert timed_out_in_kernel(assignment, Result("s", autograded=notebook)) == {}  # nbgrader failed: all verified
