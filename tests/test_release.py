@@ -94,6 +94,32 @@ def test_committed_release_is_what_nbgrader_generates(regenerated, assignment):
         f"{assignment.release_path.relative_to(ROOT)} is stale: run `make release` and commit it"
 
 
+#: Run after a release's imports cell while "nbgrader grades": counts the figures matplotlib draws.
+_DRAW_PROBE = """from matplotlib.figure import Figure
+_draws = []
+_draw = Figure.draw
+Figure.draw = lambda self, *args, **kwargs: (_draws.append(1), _draw(self, *args, **kwargs))[1]
+fig, ax = plt.subplots()
+ax.plot([1, 2])
+plt.show()"""
+
+
+@parametrize_assignments
+def test_while_nbgrader_grades_the_release_draws_no_figure(assignment, monkeypatch):
+    """Grading reads no figure, and drawing them costs seconds per submission (`%matplotlib inline`, even
+    followed by a switch to Agg, still draws every figure after its cell)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    imports = next(c for c in notebook_cells(assignment.release_path) if grade_id(c) == "imports")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell_source(imports)),
+                                         nbformat.v4.new_code_cell(_DRAW_PROBE),
+                                         nbformat.v4.new_code_cell("print(len(_draws), plt.get_backend())")])
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    NotebookClient(nb, kernel_name="python3", timeout=60).execute(cwd=str(assignment.release_path.parent))
+    assert nb.cells[2].outputs[0]["text"].split() == ["0", "agg"]
+
+
 @parametrize_assignments
 def test_release_has_no_solution_or_hidden_test_markers(assignment):
     text = assignment.release_path.read_text(encoding="utf-8")
