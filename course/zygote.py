@@ -51,7 +51,9 @@ def _preload():
     """Import what kernels and verification children import, and read the helpers' shipped data: in every child,
     these cost nothing."""
     for name in ("numpy", "matplotlib", "matplotlib.pyplot", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel",
-                 "reg_utils", "testCases", "scipy.linalg", "threadpoolctl"):  # the last two: the MLP trainer's
+                 "reg_utils", "testCases", "scipy.linalg", "threadpoolctl",  # these two: the MLP trainer's
+                 # what IPython's first traceback imports (a student's error in a cell): 40 ms of each kernel's
+                 "IPython.core.ultratb", "stack_data", "pygments.lexers.python", "pygments.formatters.terminal256"):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 -- a kernel that needs it reports the error itself, in its own cell
