@@ -5,7 +5,8 @@ worker needs to grade it) and gets the outcomes back one at a time, as they fini
 ``concurrent.futures`` interface: the standard library's ``ProcessPoolExecutor`` by default (``JOBS=N``), or
 Dask's ``Client.get_executor()`` (``SCHEDULER=tcp://host:8786``, or ``SCHEDULER=local`` for a ``LocalCluster`` of
 JOBS workers on this machine). At most one task per worker is in flight, so a Ctrl-C or a dead worker concerns only
-the tasks that were really running.
+the tasks that were really running; a worker's next task is submitted as soon as its last one is done, before the
+caller records that outcome.
 
 Nothing is lost when a worker dies: a task whose worker died is run again elsewhere, up to ``max_tries`` times
 (a process pool is rebuilt; Dask reschedules it itself and reports ``KilledWorker`` past its own limit); after that
@@ -136,23 +137,15 @@ def _shutdown(pool):
 def _drain(pool, function, context, pending, tries, width, max_tries, interrupted):
     """Keep `width` tasks in flight on one executor until none is left or it breaks (then return)."""
     inflight = {}
-    while pending or inflight:
-        while pending and len(inflight) < width and not (interrupted and interrupted.requested):
-            task = pending.pop()
-            try:
-                future = pool.submit(function, context, task)
-            except BrokenProcessPool:  # a worker died since the last wait: this task never started
-                pending.append(task)
-                yield from _requeue(inflight, tries, max_tries, pending)
-                return
-            tries[id(task)] = tries.get(id(task), 0) + 1
-            inflight[future] = task
-        if not inflight:
-            return
+    if not _submit_up_to(width, pool, function, context, pending, tries, inflight, interrupted):
+        yield from _requeue(inflight, tries, max_tries, pending)
+        return
+    while inflight:
         done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
-        broken = False
-        for future in done:
-            task = inflight.pop(future)
+        finished = [(future, inflight.pop(future)) for future in done]
+        # The next tasks start before these outcomes are handed over: no worker waits while the caller records one.
+        broken = not _submit_up_to(width, pool, function, context, pending, tries, inflight, interrupted)
+        for future, task in finished:
             try:
                 yield task, future.result()
             except BrokenProcessPool:
@@ -163,6 +156,21 @@ def _drain(pool, function, context, pending, tries, width, max_tries, interrupte
         if broken:  # every other task in flight died with the pool: run them again on a new one
             yield from _requeue(inflight, tries, max_tries, pending)
             return
+
+
+def _submit_up_to(width, pool, function, context, pending, tries, inflight, interrupted):
+    """Submit pending tasks until `width` are in flight; False when the executor is broken (a worker died since the
+    last wait): the task that found it so never started and goes back to the queue, with no try counted."""
+    while pending and len(inflight) < width and not (interrupted and interrupted.requested):
+        task = pending.pop()
+        try:
+            future = pool.submit(function, context, task)
+        except BrokenProcessPool:
+            pending.append(task)
+            return False
+        tries[id(task)] = tries.get(id(task), 0) + 1
+        inflight[future] = task
+    return True
 
 
 def _requeue(inflight, tries, max_tries, pending):

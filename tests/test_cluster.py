@@ -140,6 +140,26 @@ def test_an_interrupted_run_keeps_what_it_recorded_and_the_next_run_finishes(tmp
     assert not _wrong_scores(assignment, submissions, scores)
 
 
+def test_the_next_submission_starts_before_the_driver_records_an_outcome():
+    """One task per worker is in flight, and a worker's next task is submitted as soon as its last one is done,
+    before the driver records that outcome (a gradebook write): no worker waits for the driver."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from course import backends
+
+    submitted = []
+
+    class CountingPool(ThreadPoolExecutor):
+        def submit(self, function, *args):
+            submitted.append(args[1])
+            return super().submit(function, *args)
+
+    with CountingPool(max_workers=1) as pool:
+        outcomes = backends._drain(pool, lambda context, task: task.upper(), None, ["c", "b", "a"], {}, 1, 3, None)
+        for outcome, expected_submitted in zip(outcomes, (["a", "b"], ["a", "b", "c"], ["a", "b", "c"])):
+            assert submitted == expected_submitted, (outcome, submitted)
+
+
 def test_a_pool_that_broke_before_a_submission_puts_the_task_back_untried():
     """A worker can die between two submissions: the executor then refuses the next one. That task never ran, so
     it goes back to the queue with no try counted, and the run starts a new pool (a race the kill test met)."""
