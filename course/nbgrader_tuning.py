@@ -23,6 +23,7 @@ import os
 from functools import lru_cache
 
 import jsonschema
+import nbgrader.api
 from nbgrader.nbgraderformat.common import BaseMetadataValidator, SchemaTooNewError, SchemaTooOldError
 from nbgrader.nbgraderformat.common import root as nbgrader_format_folder
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
@@ -112,15 +113,11 @@ def alembic_head():
     return heads[0] if len(heads) == 1 else _NBGRADER_ALEMBIC_VERSION()
 
 
-_NBGRADER_ALEMBIC_VERSION = None
+#: nbgrader's own way (`alembic heads` in a subprocess), kept before create_gradebooks_in_process replaces it.
+_NBGRADER_ALEMBIC_VERSION = nbgrader.api.get_alembic_version
 
 
 def create_gradebooks_in_process():
     """Make nbgrader's Gradebook take the schema version of a new gradebook from alembic_head() in this process
     (the same value) instead of a subprocess. Idempotent."""
-    global _NBGRADER_ALEMBIC_VERSION
-    import nbgrader.api
-
-    if nbgrader.api.get_alembic_version is not alembic_head:
-        _NBGRADER_ALEMBIC_VERSION = nbgrader.api.get_alembic_version
-        nbgrader.api.get_alembic_version = alembic_head
+    nbgrader.api.get_alembic_version = alembic_head
