@@ -12,7 +12,7 @@ from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, Execute
 from traitlets.config import Config
 
 from course.assignments import all_assignments
-from course.nbgrader_tuning import CheckCellMetadataOnce, MetadataValidatorOnce, tune_for_grading
+from course.nbgrader_tuning import CheckCellMetadataOnce, MetadataValidatorOnce, PromptKernelClient, tune_for_grading
 
 ASSIGNMENTS = all_assignments()
 
@@ -94,6 +94,66 @@ def test_tuning_swaps_only_the_metadata_check_and_ends_kernels_at_once():
         default = Autograde.class_traits()[name].default()
         assert config.Autograde[name] == [CheckCellMetadataOnce if p is CheckCellMetadata else p for p in default]
     assert config.Execute.shutdown_kernel == "immediate"
+    assert config.AsyncKernelManager.client_factory is PromptKernelClient
+
+
+def test_a_tuned_client_runs_a_notebook_with_the_same_outputs(monkeypatch):
+    """nbgrader's Execute with the tuned config: the prompt client starts the kernel, and every cell records its
+    own outputs (nothing of the start-up handshake leaks into the first cell)."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell("print('first')"), new_code_cell("1 + 1")],
+                      metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+    plain, tuned = (Execute(config=config) for config in (Config(), tune_for_grading(Config())))
+    waits = []
+    original = PromptKernelClient.wait_for_ready
+
+    async def counted(self, timeout=None):
+        waits.append(timeout)
+        return await original(self, timeout)
+
+    monkeypatch.setattr(PromptKernelClient, "wait_for_ready", counted)
+    outputs = []
+    for execute in (plain, tuned):
+        ran, _ = execute.preprocess(copy.deepcopy(nb), {})
+        outputs.append([c.outputs for c in ran.cells])
+    assert outputs[1] == outputs[0] == [[{"output_type": "stream", "name": "stdout", "text": "first\n"}],
+                                        [{"output_type": "execute_result", "execution_count": 2,
+                                          "data": {"text/plain": "2"}, "metadata": {}}]]
+    assert len(waits) == 1, "the tuned Execute did not start its kernel with the prompt client"
+
+
+class _Channel:
+    """A fake IOPub or shell channel that hands out queued messages, then has none (queue.Empty)."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+
+    async def get_msg(self, timeout=None):
+        from queue import Empty
+
+        if not self.messages:
+            raise Empty
+        return self.messages.pop(0)
+
+
+def _message(parent, msg_type, state=None):
+    return {"parent_header": {"msg_id": parent}, "msg_type": msg_type,
+            "content": {} if state is None else {"execution_state": state}}
+
+
+def test_the_wait_ends_at_the_idle_status_of_the_answered_request():
+    import asyncio
+
+    idle = lambda m: m["msg_type"] == "status" and m["content"].get("execution_state") == "idle"  # noqa: E731
+    channel = _Channel([_message("older", "status", "idle"), _message("mine", "status", "busy"),
+                        _message("mine", "status", "idle"), _message("later", "stream")])
+    found = asyncio.run(PromptKernelClient._next_message(channel, "mine", idle, 1.0))
+    assert found == _message("mine", "status", "idle")
+    assert channel.messages == [_message("later", "stream")], "read past the request's idle status"
+    # an IOPub subscription made too late has missed the request's messages: no answer, and the client asks again
+    assert asyncio.run(PromptKernelClient._next_message(_Channel([_message("older", "status", "idle")]), "mine",
+                                                         idle, 0.2)) is None
 
 
 def test_tuning_keeps_a_courses_own_preprocessor_list():
