@@ -3,7 +3,8 @@ in, and the children of the verification pass, from a process that has already i
 
 Run as ``python -I zygote.py CONTROL_FD CLEAN_RUN CHANNEL_DIR`` by course/sandbox_host.py, as the main process of a
 bubblewrap sandbox (it refuses to run anywhere else), it imports NumPy, matplotlib's pyplot, IPython, ipykernel and
-the student helpers once and reads their shipped data (PRELOADED_DATA), makes itself untraceable (PR_SET_DUMPABLE
+the student helpers once, reads their shipped data (PRELOADED_DATA) and builds one figure of each kind of plot
+the notebooks draw (never drawn, outside pyplot), makes itself untraceable (PR_SET_DUMPABLE
 0: the processes it forks run as its uid), and then serves requests from the grader on CONTROL_FD, a Unix socket of
 SOCK_SEQPACKET messages (JSON, with file descriptors attached):
 
@@ -64,6 +65,33 @@ def _preload():
             getattr(importlib.import_module(module), function)()
         except Exception:  # noqa: BLE001 -- as above: the notebook that loads it gets the helpers' own error
             pass
+    try:
+        _warm_up_figures()
+    except Exception:  # noqa: BLE001 -- only a warm-up: the kernels' own figures report their own errors
+        pass
+
+
+def _warm_up_figures():
+    """Build (never draw) one figure with the kinds of artists the notebooks use, outside pyplot's figure
+    list: matplotlib's lazily made parts (contour generators, colormaps, tick machinery) are then ready in every
+    kernel."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    axes = figure.subplots(1, 2)
+    grid = np.linspace(0.05, 1.0, 20)
+    xx, yy = np.meshgrid(grid, grid)
+    axes[0].contourf(xx, yy, (xx > yy).astype(float), cmap="Spectral")
+    axes[0].scatter(grid, grid, c=grid > 0.5, s=40, cmap="Spectral", edgecolors="k", linewidths=0.3)
+    axes[1].imshow(xx, cmap="gray_r", vmin=0, vmax=1)
+    axes[1].plot(grid, grid, linestyle="--", label="line")
+    axes[1].set_yscale("log")
+    axes[1].legend(fontsize=8)
+    for ax in axes:
+        ax.set_title("title")
+        ax.set_xlabel("x")
+    figure.suptitle("warm-up")
 
 
 def _load_clean_run(path):

@@ -48,6 +48,15 @@ def test_kernels_of_one_host_start_from_the_same_pre_imported_parent():
     assert same is host and first[0] == second[0] and first[1] == "True"
 
 
+def test_a_kernel_starts_with_matplotlib_warmed_up_and_no_figure_of_its_parent():
+    """The zygote built one figure before forking (contourpy, matplotlib's contour generator, is imported only by
+    a first contour plot), outside pyplot: a kernel's first figure is still number 1, as in JupyterLab."""
+    out, _ = run_cells("import sys, matplotlib.pyplot as plt\n"
+                       "print(plt.get_fignums(), 'contourpy' in sys.modules)",
+                       "print(plt.figure().number)")
+    assert out == ["[] True", "1"]
+
+
 LEAVES_TRACES = r"""
 import os, subprocess, time
 subprocess.Popen(["sleep", "1000"], start_new_session=True)
