@@ -108,6 +108,11 @@ def tune_for_grading(config):
     return config
 
 
+def is_idle_status(message):
+    """Whether an IOPub message is the kernel's status "idle" (it has finished the request it answers)."""
+    return message["msg_type"] == "status" and message["content"].get("execution_state") == "idle"
+
+
 class PromptKernelClient(AsyncKernelClient):
     """jupyter_client's asynchronous kernel client, whose wait for a new kernel ends as soon as the kernel has
     answered (see the module's docstring); everything else is AsyncKernelClient's."""
@@ -125,12 +130,10 @@ class PromptKernelClient(AsyncKernelClient):
             # The idle status of the same request on IOPub also shows that IOPub is connected (a subscription
             # made too late misses it, and the loop asks again, as jupyter_client's does).
             if reply is not None and reply["msg_type"] == "kernel_info_reply" and await self._next_message(
-                    self.iopub_channel, request,
-                    lambda m: m["msg_type"] == "status" and m["content"].get("execution_state") == "idle",
-                    self.IDLE_WAIT):
+                    self.iopub_channel, request, is_idle_status, self.IDLE_WAIT):
                 self._handle_kernel_info_reply(reply)
                 return
-            if not await self._async_is_alive():
+            if not await self.is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")

@@ -12,7 +12,8 @@ from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, Execute
 from traitlets.config import Config
 
 from course.assignments import all_assignments
-from course.nbgrader_tuning import CheckCellMetadataOnce, MetadataValidatorOnce, PromptKernelClient, tune_for_grading
+from course.nbgrader_tuning import (CheckCellMetadataOnce, MetadataValidatorOnce, PromptKernelClient, is_idle_status,
+                                    tune_for_grading)
 
 ASSIGNMENTS = all_assignments()
 
@@ -145,15 +146,14 @@ def _message(parent, msg_type, state=None):
 def test_the_wait_ends_at_the_idle_status_of_the_answered_request():
     import asyncio
 
-    idle = lambda m: m["msg_type"] == "status" and m["content"].get("execution_state") == "idle"  # noqa: E731
     channel = _Channel([_message("older", "status", "idle"), _message("mine", "status", "busy"),
                         _message("mine", "status", "idle"), _message("later", "stream")])
-    found = asyncio.run(PromptKernelClient._next_message(channel, "mine", idle, 1.0))
+    found = asyncio.run(PromptKernelClient._next_message(channel, "mine", is_idle_status, 1.0))
     assert found == _message("mine", "status", "idle")
     assert channel.messages == [_message("later", "stream")], "read past the request's idle status"
     # an IOPub subscription made too late has missed the request's messages: no answer, and the client asks again
     assert asyncio.run(PromptKernelClient._next_message(_Channel([_message("older", "status", "idle")]), "mine",
-                                                         idle, 0.2)) is None
+                                                         is_idle_status, 0.2)) is None
 
 
 def test_tuning_keeps_a_courses_own_preprocessor_list():
