@@ -121,13 +121,23 @@ def main():
     print_sizing(measured["process pool, sandbox"], args.cohort)
 
 
+def sizing(seconds_per_submission, cohort, hours, cores_per_machine=8):
+    """Workers (one core each) and machines that grade `cohort` submissions in `hours` at the measured cost.
+
+    Returns:
+    workers -- int, at least 1
+    machines -- int, machines of `cores_per_machine` cores that hold those workers
+    """
+    workers = max(1, math.ceil(cohort * seconds_per_submission / (3600 * hours)))
+    return workers, math.ceil(workers / cores_per_machine)
+
+
 def print_sizing(seconds_per_submission, cohort):
-    """Workers (one core each) that grade `cohort` submissions in 1, 2 and 8 hours at the measured cost."""
+    """Print the workers that grade `cohort` submissions in 1, 2 and 8 hours at the measured cost."""
     print(f"  sizing, at {seconds_per_submission:.2f} s per submission per sandboxed worker (one core each):")
     for hours in (1, 2, 8):
-        workers = math.ceil(cohort * seconds_per_submission / (3600 * hours))
-        machines = math.ceil(workers / 8)
-        print(f"    {cohort} submissions in {hours} h: {workers:4d} workers "
+        workers, machines = sizing(seconds_per_submission, cohort, hours)
+        print(f"    {cohort} submissions in {hours} h: {workers:4d} worker{'s' if workers != 1 else ' '} "
               f"({machines} machine{'s' if machines != 1 else ''} of 8 cores)")
 
 

@@ -1,6 +1,8 @@
 """The benchmarks run end to end: each started as its docstring says, from the repository root, with --quick."""
 
+import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,8 +38,28 @@ def test_bench_autograde_quick_runs_as_documented_without_the_venv_on_path():
                             env=dict(os.environ, PATH=path), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     for figure in ("floor: nbgrader on a trivial one-cell notebook", "process pool, sandbox:", "1 worker", "2 workers",
-                   "speed-up", "20000 submissions in 1 h:", "machines of 8 cores"):
+                   "speed-up", "sizing, at"):
         assert figure in result.stdout, f"{figure!r} is not in the output:\n{result.stdout}"
+    # How many machines depends on the speed measured, so the sizing lines are checked by their form.
+    for hours in (1, 2, 8):
+        line = rf"20000 submissions in {hours} h: +\d+ workers? \(\d+ machines? of 8 cores\)"
+        assert re.search(line, result.stdout), f"no sizing line for {hours} h in the output:\n{result.stdout}"
+
+
+def load_bench_autograde():
+    spec = importlib.util.spec_from_file_location("bench_autograde", ROOT / "benchmarks" / "bench_autograde.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sizing_table_rounds_workers_and_machines_up():
+    sizing = load_bench_autograde().sizing
+    assert sizing(1.8, 20000, 1) == (10, 2)     # 10 workers of 1.8 s grade 20,000 in exactly one hour
+    assert sizing(1.81, 20000, 1) == (11, 2)    # a little slower needs one more
+    assert sizing(1.44, 20000, 1) == (8, 1)     # 8 workers fill one machine of 8 cores
+    assert sizing(1.45, 20000, 1) == (9, 2)     # the ninth needs a second machine
+    assert sizing(0.01, 20000, 8) == (1, 1)     # never fewer than one worker
 
 
 def test_bench_augment_quick_prints_the_ratio_of_augmentation_to_the_training_step():
