@@ -35,7 +35,7 @@ from course import backends
 from course.assignment import COURSE
 from course.assignments import get_assignment
 from course.nbgrader_course import gradebook_template, load_course
-from course.worker import Context, Result, Task, grade_task, grader_version
+from course.worker import Context, Result, Task, blas_threads_per_kernel, grade_task, grader_version
 
 
 def verification_time_limit(config):
@@ -201,7 +201,8 @@ def autograde(course_root=COURSE, assignment="regularization", jobs=1, students=
     tasks = [t for t in collect(course_root, assignment) if (students is None or t.student in students)
              and (force or not already_graded(course_root, assignment, t))]
     context = Context(assignment.name, (course_root / "nbgrader_config.py").read_text(),
-                      gradebook_template(course_root, assignment.name), sandboxed, jobs > 1, grader_version(),
+                      gradebook_template(course_root, assignment.name), sandboxed,
+                      blas_threads_per_kernel(jobs, scheduler), grader_version(),
                       verification_time_limit(config))
     results, below = {}, 0
     bar = tqdm(total=len(tasks), desc=f"autograde {assignment.name}", unit="notebook", disable=not progress,

@@ -48,15 +48,15 @@ class Task:
 @dataclass(frozen=True)
 class Context:
     """What every task of one grading run shares: the assignment's name, the course's nbgrader_config.py text, the
-    bytes of a gradebook template that knows the assignment, whether to sandbox, whether several workers share each
-    machine (one BLAS thread per kernel), the driver's grader version, and the seconds each graded function may
-    run in the verification pass (None: course.verify.TIME_LIMIT)."""
+    bytes of a gradebook template that knows the assignment, whether to sandbox, the BLAS threads each kernel may use
+    (None: as the worker's environment says), the driver's grader version, and the seconds each graded function
+    may run in the verification pass (None: course.verify.TIME_LIMIT)."""
 
     assignment: str
     config: str
     template: bytes
     sandboxed: bool = True
-    single_thread: bool = False
+    blas_threads: int = None
     version: str = ""
     time_limit: float = None
 
@@ -103,6 +103,25 @@ def grader_version():
     return digest.hexdigest()[:16]
 
 
+#: The variables that set how many threads OpenBLAS, MKL and OpenMP start (read once, when NumPy is imported).
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_threads_per_kernel(jobs, scheduler=None, cores=None):
+    """The BLAS threads each kernel may use, the same on every backend: this machine's cores shared by its
+    workers (the process pool's or a LocalCluster's), or one per worker on a remote cluster, where Dask gives each
+    worker one core (its nanny's own default).
+
+    Arguments:
+    jobs -- workers on this machine
+    scheduler -- None (the process pool), "local" or a Dask scheduler's address
+    cores -- this machine's cores (None: os.cpu_count())
+    """
+    if scheduler not in (None, "local"):
+        return 1
+    return max(1, (cores or os.cpu_count() or 1) // max(1, jobs))
+
+
 _SLOT = {"slot": None}
 
 
@@ -125,7 +144,7 @@ def _slot():
 
 
 @lru_cache(maxsize=None)
-def _prepare(assignment_name, single_thread):
+def _prepare(assignment_name, blas_threads):
     """Once per process and assignment: the environment, nbgrader's imports and the verification cases."""
     import warnings
 
@@ -136,8 +155,8 @@ def _prepare(assignment_name, single_thread):
     from course.verify import prepared
 
     os.environ.update(nbgrader_env())
-    if single_thread:  # several kernels at once: one BLAS thread each, or they fight over the cores
-        os.environ.update({k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+    if blas_threads:  # before the sandbox host starts: its pre-imported NumPy fixes the threads of every kernel
+        os.environ.update({k: str(blas_threads) for k in BLAS_THREAD_VARIABLES})
     warnings.filterwarnings("ignore")
     assignment = get_assignment(assignment_name)
     for function in assignment.function_names:
@@ -153,7 +172,7 @@ def grade_task(context, task):
     if context.version and context.version != grader_version():
         raise GraderMismatch(f"this worker runs grader version {grader_version()}, the driver {context.version}: "
                              "install the same version of the course package on every worker")
-    assignment = _prepare(context.assignment, context.single_thread)
+    assignment = _prepare(context.assignment, context.blas_threads)
     result = Result(task.student, notes=list(task.notes), sandboxed=context.sandboxed, sha256=task.sha256)
     if task.data is not None:
         _run_nbgrader_autograde(context, assignment, task, result)

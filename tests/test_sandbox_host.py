@@ -16,7 +16,7 @@ import pytest
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-from course import sandbox, sandbox_host
+from course import sandbox, sandbox_host, worker
 from course.sandbox_host import sandboxed_kernels
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
@@ -55,6 +55,28 @@ def test_a_kernel_starts_with_matplotlib_warmed_up_and_no_figure_of_its_parent()
                        "print(plt.get_fignums(), 'contourpy' in sys.modules)",
                        "print(plt.figure().number)")
     assert out == ["[] True", "1"]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_kernels_blas_uses_the_threads_its_worker_was_given(threads, monkeypatch):
+    """The zygote imports NumPy before it forks, so the BLAS threads of every kernel are fixed when its host starts,
+    from the worker's environment (course.worker sets it from the run's Context.blas_threads)."""
+    for name in worker.BLAS_THREAD_VARIABLES:
+        monkeypatch.setenv(name, str(threads))
+    out, _ = run_cells("import numpy, threadpoolctl\n"
+                       "print(sorted({p['num_threads'] for p in threadpoolctl.threadpool_info()\n"
+                       "              if p['internal_api'] == 'openblas'}))")
+    assert out == [str([threads])]
+
+
+def test_every_backend_gives_a_kernel_the_same_share_of_the_cores():
+    """The process pool and a LocalCluster share this machine's cores among their workers alike; a remote Dask
+    worker gets one thread, as its nanny would give it."""
+    assert worker.blas_threads_per_kernel(1, None, cores=2) == worker.blas_threads_per_kernel(1, "local", cores=2) == 2
+    assert worker.blas_threads_per_kernel(2, None, cores=2) == worker.blas_threads_per_kernel(2, "local", cores=2) == 1
+    assert worker.blas_threads_per_kernel(3, None, cores=2) == 1  # more workers than cores: still one each
+    assert worker.blas_threads_per_kernel(2, None, cores=8) == 4
+    assert worker.blas_threads_per_kernel(1, "tcp://scheduler:8786", cores=8) == 1
 
 
 LEAVES_TRACES = r"""
