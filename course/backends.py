@@ -4,9 +4,11 @@ The grading command hands this module a function and its tasks (plain data: a su
 worker needs to grade it) and gets the outcomes back one at a time, as they finish, through the standard
 ``concurrent.futures`` interface: the standard library's ``ProcessPoolExecutor`` by default (``JOBS=N``), or
 Dask's ``Client.get_executor()`` (``SCHEDULER=tcp://host:8786``, or ``SCHEDULER=local`` for a ``LocalCluster`` of
-JOBS workers on this machine). At most one task per worker is in flight, so a Ctrl-C or a dead worker concerns only
-the tasks that were really running; a worker's next task is submitted as soon as its last one is done, before the
-caller records that outcome.
+JOBS workers on this machine). The process pool has at most one task per worker in flight, so a Ctrl-C or a dead
+worker concerns only the tasks that were really running; a worker's next task is submitted as soon as its last one
+is done, before the caller records that outcome. A Dask cluster holds PREFETCH more: a task's round trip through
+the scheduler (in the driver's process, next to the thread that records outcomes) took 50 ms, 5% of a submission,
+while the worker waited. A Ctrl-C then also waits for that one; Dask reschedules it if its worker dies.
 
 Nothing is lost when a worker dies: a task whose worker died is run again elsewhere, up to ``max_tries`` times
 (a process pool is rebuilt; Dask reschedules it itself and reports ``KilledWorker`` past its own limit); after that
@@ -18,6 +20,10 @@ import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+
+#: Tasks a Dask cluster holds beyond one per worker thread, so that a worker's next submission is already there
+#: when it finishes one.
+PREFETCH = 1
 
 #: Times a task is started before a worker death while grading it counts as the submission's fault.
 MAX_TRIES = 3
@@ -78,7 +84,7 @@ def executor(jobs=1, scheduler=None):
     saved_environment = dict(os.environ)
     client, cluster = _dask_client(jobs, scheduler)
     try:
-        width = max(1, sum(client.nthreads().values()))
+        width = max(1, sum(client.nthreads().values())) + PREFETCH
         yield client.get_executor, width
     finally:
         client.close()
