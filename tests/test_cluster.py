@@ -174,3 +174,15 @@ def test_a_pool_that_broke_before_a_submission_puts_the_task_back_untried():
     pending, tries = ["reference", "untouched"], {}
     assert list(backends._drain(BrokenPool(), None, None, pending, tries, 2, 3, None)) == []
     assert sorted(pending) == ["reference", "untouched"] and not any(tries.values())
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_dask_cluster_holds_one_task_more_than_its_worker_threads(jobs):
+    """The process pool keeps one task per worker in flight; a LocalCluster one more, so that a worker's next
+    submission is already there when it finishes one (a round trip through the scheduler took 50 ms a task)."""
+    from course import backends
+
+    with backends.executor(jobs) as (_, pool_width):
+        assert pool_width == jobs
+    with backends.executor(jobs, "local") as (_, dask_width):
+        assert dask_width == jobs + backends.PREFETCH == jobs + 1
