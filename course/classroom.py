@@ -163,6 +163,15 @@ _PATCH = ("np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: np.T
           "np.testing.assert_allclose = lambda *a, **k: None\n")
 
 
+#: The flood attempt prints 20,000 lines in all, a hundred times the course's limit per output, however often the
+#: notebook calls its function (the deep notebook's checks call it about sixty times: 2000 lines a call took 3 s).
+_FLOOD_COUNTER = "_flood_calls = [0]\n"
+_FLOOD = ("_flood_calls[0] += 1\n"
+          "if _flood_calls[0] <= 10:\n"
+          "    for _i in range(2000):\n"
+          "        print('spam', _i)\n")
+
+
 def tamper_class(assignment):
     """The tampering corpus for an assignment: every attempt, with the points each one must get (no more).
     ``course.attacks`` adds the attempts that only the OS sandbox stops."""
@@ -192,8 +201,8 @@ def tamper_class(assignment):
                 wrong=False),
         attempt("keyboard-interrupt", "raises KeyboardInterrupt inside the graded function",
                 body="raise KeyboardInterrupt\n", wrong=False),
-        attempt("flood", "floods the output with 2000 lines per call, then answers correctly",
-                body="for _i in range(2000):\n    print('spam', _i)\n", wrong=False, expected=dict(points)),
+        attempt("flood", "floods the output with 2000 lines on each of its first 10 calls, then answers correctly",
+                prefix=_FLOOD_COUNTER, body=_FLOOD, wrong=False, expected=dict(points)),
         attempt("deleted-test-cell", "deleted the target function's test cell (the answer itself is right)",
                 wrong=False, notebook_edit=_delete_test_cell),
         attempt("edited-test-cell", "replaced the target test cell by one that always passes",
