@@ -32,6 +32,28 @@ def test_no_attempt_earns_a_point_it_should_not(graded):
     assert not wrong, f"(attempt, function): (points earned, points deserved): {wrong}"
 
 
+#: Attempts that nbgrader's own test cells reward (patched comparisons, a frozen answer): only the verification
+#: pass, which re-runs each graded function in a clean process on cases the notebook never sees, stops them.
+FOOL_THE_TEST_CELLS = ("patch-numpy", "patch-in-body", "mimic-")
+
+
+def test_the_attempts_that_fool_the_test_cells_are_stopped_by_the_verification_pass(graded):
+    """Without the verification pass these attempts would earn their target's points: the corpus can fail."""
+    import json
+
+    from course.autograde import NOTES_FOLDER
+
+    assignment, course, _ = graded
+    target = assignment.tamper.function
+    attempts = [a for a in CORPORA[assignment.name] if a.student.startswith(FOOL_THE_TEST_CELLS)]
+    assert len(attempts) == len(FOOL_THE_TEST_CELLS)
+    for attempt in attempts:
+        notes = json.loads((course / NOTES_FOLDER / assignment.name / f"{attempt.student}.json").read_text())
+        function = notes["functions"][target]
+        assert function["in_kernel"] > 0, f"{attempt.student} no longer fools the test cells: {function}"
+        assert function["final"] == attempt.expected[target] == 0, (attempt.student, function)
+
+
 def test_every_attempt_gets_a_feedback_file(graded):
     assignment, course, _ = graded
     for attempt in CORPORA[assignment.name]:
