@@ -60,9 +60,10 @@ autograde: release
 	$(BIN)/python -m course.autograde --course $(COURSE) --assignment $(ASSIGNMENT) --jobs $(JOBS) \
 		$(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force) $(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
 
-# HTML feedback per student in notebooks/feedback/: messages, hints and points, no hidden test source.
+# HTML feedback per student in notebooks/feedback/: messages, hints and points, no hidden test source. nbgrader's
+# generate_feedback, in JOBS processes (each writes the pages of its share of the students).
 feedback: setup
-	cd $(COURSE) && $(BIN)/nbgrader generate_feedback $(ASSIGNMENT) --force
+	$(BIN)/python -m course.feedback_pages --course $(COURSE) --assignment $(ASSIGNMENT) --jobs $(JOBS)
 
 # Every student's scores, from the gradebook: FORMAT=csv (the default) is nbgrader's export, notebooks/grades.csv;
 # FORMAT=canvas or FORMAT=moodle writes notebooks/grades-FORMAT.csv, one column per graded exercise plus the total,

@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 
 from course.autograde import autograde
+from course.feedback_pages import generate_feedback
 from course.nbgrader_course import (answer_sources, api_for, copy_course, export_grades, gradebook_scores,
                                     make_submission, run_nbgrader, submit)
 
@@ -23,7 +24,7 @@ def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, so
     jobs -- parallel grading workers (course.autograde)
     sandboxed -- grade in the OS sandbox (False: the explicit opt-out)
     scheduler -- None (a process pool of `jobs` workers), "local" or a Dask scheduler address (course.backends)
-    feedback -- also write every student's feedback page (nbgrader's generate_feedback)
+    feedback -- also write every student's feedback page (nbgrader's generate_feedback, in `jobs` processes)
 
     Returns:
     scores -- {student: {"total", "max", "comments", test cell: points}} from the gradebook
@@ -37,7 +38,7 @@ def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, so
         s.write(folder, assignment)
     autograde(course_root, assignment, jobs=jobs, progress=False, sandboxed=sandboxed, scheduler=scheduler)
     if feedback:
-        _succeeded(api.generate_feedback(assignment.name, force=True), "generate_feedback", assignment)
+        generate_feedback(course_root, assignment.name, jobs if scheduler is None else 1)
     export_grades(course_root, Path(course_root) / "grades.csv")
     return gradebook_scores(course_root, assignment.name)
 
