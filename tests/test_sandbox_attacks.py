@@ -282,8 +282,16 @@ def test_unsandboxed_rewritten_submission_is_seen_by_the_course_digest(unsandbox
 
 
 def test_unsandboxed_the_robustness_attacks_do_their_damage(unsandboxed):
+    """Without the sandbox the bomb forks past the sandbox's process limit, or takes nbgrader's run of the notebook
+    down with it (on a loaded host it has done both): either way it was not contained."""
+    from course.autograde import NOTES_FOLDER
+
     bomb = _report(unsandboxed, "fork-bomb")
-    assert bomb["forked"] > Limits().processes, bomb
+    if bomb:
+        assert bomb["forked"] > Limits().processes, bomb
+    else:
+        notes = json.loads((unsandboxed.course / NOTES_FOLDER / ASSIGNMENT.name / "fork-bomb.json").read_text())
+        assert notes["ran_to_the_end"] is False, notes
     for written in _report(unsandboxed, "big-file")["files"]:
         assert written["taken"] >= attacks.BIG_FILE_BYTES, written
     assert len(unsandboxed.lingering) >= 1, "no background process outlived its kernel"
