@@ -103,10 +103,6 @@ def grader_version():
     return digest.hexdigest()[:16]
 
 
-#: The variables that set how many threads OpenBLAS, MKL and OpenMP start (read once, when NumPy is imported).
-BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def blas_threads_per_kernel(jobs, scheduler=None, cores=None):
     """The BLAS threads each kernel may use, the same on every backend: this machine's cores shared by its
     workers (the process pool's or a LocalCluster's), or one per worker on a remote cluster, where Dask gives each
@@ -156,7 +152,9 @@ def _prepare(assignment_name, blas_threads):
 
     os.environ.update(nbgrader_env())
     if blas_threads:  # before the sandbox host starts: its pre-imported NumPy fixes the threads of every kernel
-        os.environ.update({k: str(blas_threads) for k in BLAS_THREAD_VARIABLES})
+        from reg_utils.mlp import THREAD_CAP_VARIABLES  # the ones the trainer also obeys
+
+        os.environ.update({k: str(blas_threads) for k in THREAD_CAP_VARIABLES})
     warnings.filterwarnings("ignore")
     assignment = get_assignment(assignment_name)
     for function in assignment.function_names:

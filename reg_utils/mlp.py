@@ -228,7 +228,7 @@ class _Trainer:
         return postfix
 
 
-#: Environment variables that cap BLAS threads (the grader sets them to 1 when several kernels share the cores).
+#: Environment variables that cap BLAS threads (the grader sets them to its share of the cores per kernel).
 THREAD_CAP_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 

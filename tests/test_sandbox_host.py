@@ -18,6 +18,7 @@ from traitlets.config import Config
 
 from course import sandbox, sandbox_host, worker
 from course.sandbox_host import sandboxed_kernels
+from reg_utils.mlp import THREAD_CAP_VARIABLES
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 
@@ -61,7 +62,7 @@ def test_a_kernel_starts_with_matplotlib_warmed_up_and_no_figure_of_its_parent()
 def test_a_kernels_blas_uses_the_threads_its_worker_was_given(threads, monkeypatch):
     """The zygote imports NumPy before it forks, so the BLAS threads of every kernel are fixed when its host starts,
     from the worker's environment (course.worker sets it from the run's Context.blas_threads)."""
-    for name in worker.BLAS_THREAD_VARIABLES:
+    for name in THREAD_CAP_VARIABLES:
         monkeypatch.setenv(name, str(threads))
     out, _ = run_cells("import numpy, threadpoolctl\n"
                        "print(sorted({p['num_threads'] for p in threadpoolctl.threadpool_info()\n"
