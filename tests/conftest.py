@@ -28,9 +28,9 @@ def class_of(assignment):
 
 
 #: nbgrader's time limit per cell in the tests' copy of the course (the course's own is 15 s). While grading no
-#: cell needs a second (the networks train on 256 images for one epoch), and the endless-loop attempt, which times
-#: out in every cell that calls its function, then costs seconds instead of a minute; the verification pass
-#: follows it (course.autograde.verification_time_limit).
+#: cell needs a second (the networks train for one epoch on a few hundred images at most), and the endless-loop
+#: attempt, which times out in every cell that calls its function, then costs seconds instead of a minute; the
+#: verification pass follows it (course.autograde.verification_time_limit).
 CELL_TIMEOUT = 5
 
 

@@ -62,6 +62,19 @@ def test_the_sizing_table_rounds_workers_and_machines_up():
     assert sizing(0.01, 20000, 8) == (1, 1)     # never fewer than one worker
 
 
+def test_the_best_of_rounds_takes_each_measurement_once_per_round_in_turn():
+    calls, results = [], {"pool 1": iter([3.0, 2.0]), "pool 2": iter([1.0, 1.5])}
+
+    def measure(name):
+        calls.append(name)
+        return next(results[name])
+
+    best = load_bench_autograde().best_of_rounds(2, [("pool", 1, lambda: measure("pool 1")),
+                                                     ("pool", 2, lambda: measure("pool 2"))])
+    assert calls == ["pool 1", "pool 2", "pool 1", "pool 2"]  # interleaved, not one figure's rounds in a row
+    assert best == {("pool", 1): 2.0, ("pool", 2): 1.0}       # the least of each figure's rounds
+
+
 def test_bench_augment_quick_prints_the_ratio_of_augmentation_to_the_training_step():
     result = run_benchmark("bench_augment")
     assert result.returncode == 0, result.stderr
