@@ -27,11 +27,57 @@ def class_of(assignment):
     return synthetic_class(assignment, CLASS_SIZE, seed=0)
 
 
+def wrong_scores(assignment, submissions, scores):
+    """{(student, function): (got, expected)} where the gradebook differs from the generator's expected points."""
+    return {(s.student, f): (scores[s.student][assignment.function(f).test_cell], p)
+            for s in submissions for f, p in s.expected.items()
+            if scores[s.student][assignment.function(f).test_cell] != pytest.approx(p)}
+
+
 #: nbgrader's time limit per cell in the tests' copy of the course (the course's own is 15 s). While grading no
 #: cell needs a second (the networks train for one epoch on a few hundred images at most), and the endless-loop
 #: attempt, which times out in every cell that calls its function, then costs seconds instead of a minute; the
 #: verification pass follows it (course.autograde.verification_time_limit).
 CELL_TIMEOUT = 5
+
+
+#: The test modules that read the shared graded classes (the graded_classes fixture). Under pytest-xdist they are
+#: one unit of work, so that each class is graded once, by one worker; collection fails while this list and the
+#: modules that use the fixture differ.
+GRADED_CLASS_MODULES = ("tests/test_cluster.py", "tests/test_feedback_pages.py", "tests/test_grading.py",
+                        "tests/test_tamper.py")
+
+
+def _module(nodeid):
+    return nodeid.split("::")[0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Check GRADED_CLASS_MODULES; in a pytest-xdist worker, put those modules first (the other worker meanwhile
+    runs the rest, in order)."""
+    using = {_module(item.nodeid) for item in items if "graded_classes" in getattr(item, "fixturenames", ())}
+    collected = {_module(item.nodeid) for item in items}
+    if using != set(GRADED_CLASS_MODULES) & collected:
+        raise pytest.UsageError(f"tests/conftest.py: GRADED_CLASS_MODULES must name the test modules that use "
+                                f"graded_classes: {sorted(using)}")
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: _module(item.nodeid) not in GRADED_CLASS_MODULES)  # stable
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` (what `make test` runs), with modules as the units of work (a module's fixtures are set up
+    once; a notebook's cells run in order, in one kernel) and GRADED_CLASS_MODULES as one unit."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            module = _module(nodeid)
+            return "graded classes" if module in GRADED_CLASS_MODULES else module
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,133 @@
+"""Grading survives its workers: a worker killed in the middle of a run (process pool and Dask) and a Ctrl-C lose no
+recorded result, the next run finishes the rest, a pool that broke between two submissions counts no try, and how
+many tasks each backend keeps in flight. Each test grades a small class of its own (tests/test_cluster.py reads the
+shared graded classes).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from course.assignments import get_assignment
+from course.autograde import autograde
+from course.classroom import synthetic_class, write_class
+from course.nbgrader_course import copy_course, gradebook_scores, run_nbgrader
+from tests.conftest import wrong_scores
+
+pytest.importorskip("distributed", reason="the Dask tests need the optional dependency: pip install -e '.[cluster]'")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _small_course(tmp_path, n=4):
+    assignment = get_assignment("regularization")
+    course = copy_course(tmp_path / "course", assignment.course, assignments=[assignment.name])
+    run_nbgrader(course, "generate_assignment", assignment.name, "--force")
+    submissions = synthetic_class(assignment, n, seed=1)
+    write_class(course, assignment, submissions)
+    return assignment, course, submissions
+
+
+def _notes(course, assignment):
+    return list((course / "grading" / assignment.name).glob("*.json"))
+
+
+@pytest.mark.parametrize("scheduler", [None, "local"], ids=["process-pool", "dask"])
+def test_a_worker_killed_mid_run_loses_nothing(tmp_path, scheduler):
+    assignment, course, submissions = _small_course(tmp_path, n=6)
+    import multiprocessing
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    run = threading.Thread(target=autograde, args=(course, assignment),
+                           kwargs={"jobs": 2, "progress": False, "scheduler": scheduler})
+    run.start()
+    deadline = time.monotonic() + 300
+    while not _notes(course, assignment) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [p for p in multiprocessing.active_children() if p.pid not in before and "Manager" not in p.name]
+    assert run.is_alive() and workers, "the run ended before a worker could be killed: grow the class"
+    os.kill(workers[0].pid, signal.SIGKILL)
+    run.join(600)
+    scores = gradebook_scores(course, assignment.name)
+    assert set(scores) == {s.student for s in submissions}
+    assert not wrong_scores(assignment, submissions, scores)
+
+
+def test_an_interrupted_run_keeps_what_it_recorded_and_the_next_run_finishes(tmp_path):
+    assignment, course, submissions = _small_course(tmp_path, n=6)
+    command = [sys.executable, "-m", "course.autograde", "--course", str(course), "--assignment", assignment.name,
+               "--jobs", "2"]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    driver = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while len(_notes(course, assignment)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    driver.send_signal(signal.SIGINT)
+    _, stderr = driver.communicate(timeout=300)
+    assert driver.returncode == 130, stderr[-2000:]
+    recorded = {json.loads(p.read_text())["student"] for p in _notes(course, assignment)}
+    assert set(gradebook_scores(course, assignment.name)) == recorded and len(recorded) < len(submissions)
+    first_notes = {p.stem: json.loads(p.read_text()) for p in _notes(course, assignment)}
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"{len(submissions) - len(recorded)} submissions in" in again.stdout, \
+        f"the second run: {again.stdout}; the first run's notes: " \
+        f"{ {s: (n['sha256'][:8], n['notes']) for s, n in first_notes.items()} }"
+    scores = gradebook_scores(course, assignment.name)
+    assert set(scores) == {s.student for s in submissions}
+    assert not wrong_scores(assignment, submissions, scores)
+
+
+def test_the_next_submission_starts_before_the_driver_records_an_outcome():
+    """One task per worker is in flight, and a worker's next task is submitted as soon as its last one is done,
+    before the driver records that outcome (a gradebook write): no worker waits for the driver."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from course import backends
+
+    submitted = []
+
+    class CountingPool(ThreadPoolExecutor):
+        def submit(self, function, *args):
+            submitted.append(args[1])
+            return super().submit(function, *args)
+
+    with CountingPool(max_workers=1) as pool:
+        outcomes = backends._drain(pool, lambda context, task: task.upper(), None, ["c", "b", "a"], {}, 1, 3, None)
+        for outcome, expected_submitted in zip(outcomes, (["a", "b"], ["a", "b", "c"], ["a", "b", "c"])):
+            assert submitted == expected_submitted, (outcome, submitted)
+
+
+def test_a_pool_that_broke_before_a_submission_puts_the_task_back_untried():
+    """A worker can die between two submissions: the executor then refuses the next one. That task never ran, so
+    it goes back to the queue with no try counted, and the run starts a new pool (a race the kill test met)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from course import backends
+
+    class BrokenPool:
+        def submit(self, *args, **kwargs):
+            raise BrokenProcessPool("A child process terminated abruptly")
+
+    pending, tries = ["reference", "untouched"], {}
+    assert list(backends._drain(BrokenPool(), None, None, pending, tries, 2, 3, None)) == []
+    assert sorted(pending) == ["reference", "untouched"] and not any(tries.values())
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_dask_cluster_holds_one_task_more_than_its_worker_threads(jobs):
+    """The process pool keeps one task per worker in flight; a LocalCluster one more, so that a worker's next
+    submission is already there when it finishes one (a round trip through the scheduler took 50 ms a task)."""
+    from course import backends
+
+    with backends.executor(jobs) as (_, pool_width):
+        assert pool_width == jobs
+    with backends.executor(jobs, "local") as (_, dask_width):
+        assert dask_width == jobs + backends.PREFETCH == jobs + 1
