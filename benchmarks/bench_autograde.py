@@ -127,9 +127,9 @@ def main():
     best = best_of_rounds(rounds, [(label, jobs, functools.partial(grade, assignment, students, jobs, sandboxed,
                                                                     scheduler))
                                    for sandboxed, scheduler, label in modes for jobs in (1, 2)])
-    for _, _, label in modes:
+    for _, scheduler, label in modes:
         one, two = best[label, 1], best[label, 2]
-        against = "" if label == POOL or label.endswith("opt-out") else "  ({:+.0%} against the process pool)"
+        against = "  ({:+.0%} against the process pool)" if scheduler else ""
         print(f"  {label}:")
         print(f"    1 worker     {one:6.2f} s per submission  ({one / floor_s:4.1f}x floor)"
               + against.format(one / best[POOL, 1] - 1))
