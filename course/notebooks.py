@@ -42,6 +42,17 @@ def execute_notebook(path, output=None, *, timeout=600, cwd=None, allow_errors=F
     return nb
 
 
+def stream_text(cell, name="stdout"):
+    """Everything a code cell printed on one stream ("stdout" or "stderr"), joined into one string.
+
+    The kernel sends what a cell prints in chunks (one per flush of its buffer, every 0.2 s or so) and nbclient
+    keeps each chunk as an output of its own, so one printed line can be split across two outputs when the
+    machine is busy: read printed text through this, never from one output.
+    """
+    return "".join(out.get("text", "") for out in cell.get("outputs", [])
+                   if out.get("output_type") == "stream" and out.get("name") == name)
+
+
 def cell_text_output(nb, grade_id):
     """The concatenated stream and text/plain output of the cell with the given nbgrader grade_id."""
     for cell in nb.cells:

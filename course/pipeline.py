@@ -2,6 +2,7 @@
 feedback, export), and nbgrader's own round trip. The demo and the tests drive it (instructor side, top layer).
 """
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -10,6 +11,8 @@ from course.autograde import autograde
 from course.feedback_pages import generate_feedback
 from course.nbgrader_course import (answer_sources, api_for, copy_course, export_grades, gradebook_scores,
                                     make_submission, run_nbgrader, submit)
+from course.notebooks import stream_text
+from testCases.feedback import PARTIAL_CREDIT
 
 
 def grade_class(course_root, submissions, assignment, jobs=1, sandboxed=True, source_course=None, scheduler=None,
@@ -61,12 +64,19 @@ def feedback_summary(course_root, student, assignment):
     for cell in nb.cells:
         if not cell.metadata.get("nbgrader", {}).get("grade"):
             continue
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                return _one_line(f"{output.ename}: {output.evalue}")
-            if output.output_type == "stream" and output.text.startswith("Partial credit"):
-                return _one_line(output.text)
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        if errors:
+            return _one_line(f"{errors[0].ename}: {errors[0].evalue}")
+        partial = _from_line_starting(stream_text(cell), PARTIAL_CREDIT)
+        if partial:
+            return _one_line(partial)
     return "all checks passed"
+
+
+def _from_line_starting(text, start):
+    """`text` from its first line that starts with `start` to the end, or ""."""
+    found = re.search(rf"^{re.escape(start)}", text, flags=re.MULTILINE)
+    return text[found.start():] if found else ""
 
 
 def _one_line(message):

@@ -15,6 +15,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbgrader.utils import compute_checksum, determine_grade, is_grade, is_locked
 
+from course.notebooks import stream_text
+from testCases.feedback import PARTIAL_CREDIT
+
 
 def validate(path, timeout=120):
     """Run a notebook as the grader would and describe every problem.
@@ -52,8 +55,8 @@ def validate(path, timeout=120):
         possible += max_points
         if (score or 0.0) < max_points:
             errors = [f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error"]
-            texts = [o.text for o in cell.outputs if o.output_type == "stream" and "Partial credit" in o.text]
-            detail = (errors or texts or ["no output"])[0].strip()
+            printed = stream_text(cell)
+            detail = (errors or [printed if PARTIAL_CREDIT in printed else "no output"])[0].strip()
             problems.append(f"{cell.metadata.nbgrader['grade_id']}: {score or 0:g} of {max_points:g} points\n    "
                             + detail.replace("\n", "\n    "))
     return earned, possible, problems

@@ -12,6 +12,8 @@ import numpy as np
 #: Tolerances for value comparisons: the reference inputs are stored to 8 decimals.
 RTOL = 1e-6
 ATOL = 1e-7
+#: How the line that a partly credited check prints starts (the grading side looks for it in the output).
+PARTIAL_CREDIT = "Partial credit"
 
 
 class CheckFailed(AssertionError):
@@ -241,7 +243,7 @@ def score(check, target, points):
         if failure.credit <= 0:
             raise
         earned = round(points * failure.credit, 2)
-        print(f"Partial credit, {earned} of {points} points: {failure}")
+        print(f"{PARTIAL_CREDIT}, {earned} of {points} points: {failure}")
         return earned
     return float(points)
 

@@ -11,6 +11,7 @@ import pytest
 from course.assignment import ROOT
 from course.assignments import all_assignments, names
 from course.nbgrader_course import copy_course, run_nbgrader
+from course.notebooks import stream_text
 from course.reference import cell_source, grade_id, marked_lines, notebook_cells
 
 ASSIGNMENTS = all_assignments()
@@ -117,7 +118,7 @@ def test_while_nbgrader_grades_the_release_draws_no_figure(assignment, monkeypat
                                          nbformat.v4.new_code_cell("print(len(_draws), plt.get_backend())")])
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     NotebookClient(nb, kernel_name="python3", timeout=60).execute(cwd=str(assignment.release_path.parent))
-    assert nb.cells[2].outputs[0]["text"].split() == ["0", "agg"]
+    assert stream_text(nb.cells[2]).split() == ["0", "agg"]
 
 
 @parametrize_assignments

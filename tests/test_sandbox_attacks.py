@@ -27,6 +27,7 @@ import pytest
 from course import attacks, pipeline
 from course.assignments import all_assignments
 from course.classroom import tamper_class
+from course.notebooks import stream_text
 from course.sandbox import Limits, SandboxUnavailable, ensure_available
 
 ASSIGNMENT = all_assignments()[0]
@@ -190,10 +191,9 @@ def _report(graded, student):
     """What an attempt said about itself in its answer cell's output (course.attacks.REPORT_TAG), or {}."""
     path = graded.course / "autograded" / student / ASSIGNMENT.name / ASSIGNMENT.notebook
     for cell in nbformat.read(path, as_version=4).cells if path.is_file() else []:
-        for output in cell.get("outputs", []):
-            for line in output.get("text", "").splitlines():
-                if line.startswith(attacks.REPORT_TAG + " "):
-                    return json.loads(line[len(attacks.REPORT_TAG) + 1:])
+        for line in stream_text(cell).splitlines():
+            if line.startswith(attacks.REPORT_TAG + " "):
+                return json.loads(line[len(attacks.REPORT_TAG) + 1:])
     return {}
 
 

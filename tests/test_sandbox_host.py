@@ -17,6 +17,7 @@ from nbclient import NotebookClient
 from traitlets.config import Config
 
 from course import sandbox, sandbox_host, worker
+from course.notebooks import stream_text
 from course.sandbox_host import sandboxed_kernels
 from reg_utils.mlp import THREAD_CAP_VARIABLES
 
@@ -183,7 +184,7 @@ def test_the_zygotes_memory_does_hold_what_it_was_asked_to_keep():
         client = NotebookClient(nb, config=config, timeout=20)
         with client.setup_kernel():
             client.execute_cell(nb.cells[0], 0)
-            inside = int(nb.cells[0].outputs[0]["text"].strip())
+            inside = int(stream_text(nb.cells[0]).strip())
             assert _memory_holds(_host_pids(host)[inside], secret)
 
 

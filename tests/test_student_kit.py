@@ -20,6 +20,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from course.notebooks import stream_text
 from course.reference import cell_source, marked_lines
 from course.student_kit import HELPER_REQUIREMENTS, NOTEBOOK_REQUIREMENTS, build, project
 
@@ -229,7 +230,7 @@ def test_release_notebook_runs_in_the_fresh_venv_up_to_its_first_unanswered_exer
                             resources={"metadata": {"path": str(path.parent)}})
     with pytest.raises(CellExecutionError) as raised:
         client.execute(env=_student_env(student_python, tmp_path))
-    executable, reg_utils_file = json.loads(nb.cells[0].outputs[0].text)
+    executable, reg_utils_file = json.loads(stream_text(nb.cells[0]))
     assert executable == str(student_python) and reg_utils_file.startswith(str(student_python.parents[1]))
     failing = next(i for i, c in enumerate(nb.cells) if any(o.output_type == "error" for o in c.get("outputs", [])))
     assert _is_unanswered_exercise(raised.value), \
