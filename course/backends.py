@@ -28,6 +28,19 @@ PREFETCH = 1
 #: Times a task is started before a worker death while grading it counts as the submission's fault.
 MAX_TRIES = 3
 
+#: Dask settings of a LocalCluster (its scheduler, nannies and workers), and what the README asks of the workers of
+#: a remote cluster (as DASK_* variables: dask_environment()). Dask's defaults watch an interactive cluster: a
+#: statistical profiler that samples the task thread's stack every 10 ms, an event-loop health tick every 20 ms in
+#: every process, memory and system monitors several times a second. An idle LocalCluster of two workers spent 24%
+#: of a core on them (3% with these). A grading task runs for a second or more, and nobody reads its profile.
+#: The memory limits are still enforced, once a second.
+DASK_SETTINGS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+
 
 class WorkerDied(RuntimeError):
     """The worker grading a task died (killed, out of memory, crashed) every time the task was tried."""
@@ -109,10 +122,21 @@ def _dask_client(jobs, scheduler):
     except ImportError:
         raise RuntimeError("grading on a Dask cluster needs the optional dependency distributed: "
                            "pip install -e '.[cluster]'") from None
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None)
-        return Client(cluster), cluster
-    return Client(scheduler), None
+    import dask
+
+    with dask.config.set(DASK_SETTINGS):  # read when the scheduler, nannies and workers start (nannies hand it on)
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            return Client(cluster), cluster
+        return Client(scheduler), None
+
+
+def dask_environment():
+    """DASK_SETTINGS as the environment variables that set them in a Dask process (for a remote cluster's workers:
+    `env` of dask-jobqueue's job script or of a dask-gateway or dask-kubernetes worker)."""
+    return {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+            for key, value in DASK_SETTINGS.items()}
 
 
 def run(function, context, tasks, *, jobs=1, scheduler=None, max_tries=MAX_TRIES, interrupted=None):

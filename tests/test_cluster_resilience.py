@@ -6,6 +6,7 @@ shared graded classes).
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -131,3 +132,52 @@ def test_a_dask_cluster_holds_one_task_more_than_its_worker_threads(jobs):
         assert pool_width == jobs
     with backends.executor(jobs, "local") as (_, dask_width):
         assert dask_width == jobs + backends.PREFETCH == jobs + 1
+
+
+def test_a_local_cluster_runs_without_dasks_interactive_monitors():
+    """The profiler, the 20 ms tick and the fast monitors cost an idle LocalCluster of two workers a quarter of a
+    core: its scheduler and workers start with backends.DASK_SETTINGS (read off their periodic callbacks, in ms),
+    and the driver's own configuration is left as it was."""
+    import dask
+    from dask.utils import parse_timedelta
+
+    from course import backends
+
+    def ms(key):
+        return parse_timedelta(backends.DASK_SETTINGS[key]) * 1000
+
+    tick, monitor = ms("distributed.admin.tick.interval"), ms("distributed.admin.system-monitor.interval")
+    before = {key: dask.config.get(key) for key in backends.DASK_SETTINGS}
+    client, cluster = backends._dask_client(1, "local")
+    try:
+        def callbacks(dask_worker):
+            return {name: c.callback_time for name, c in dask_worker.periodic_callbacks.items()}
+
+        [worker] = client.run(callbacks).values()
+        scheduler = {name: c.callback_time for name, c in cluster.scheduler.periodic_callbacks.items()}
+    finally:
+        client.close()
+        cluster.close()
+    assert (scheduler["tick"], scheduler["monitor"]) == (tick, monitor)
+    assert (worker["tick"], worker["monitor"]) == (tick, monitor)
+    assert worker["memory_monitor"] == ms("distributed.worker.memory.monitor-interval")
+    assert not [name for name in worker if "profile" in name]  # the profiler's cycle is not even scheduled
+    assert {key: dask.config.get(key) for key in backends.DASK_SETTINGS} == before != backends.DASK_SETTINGS
+
+
+def test_the_dask_environment_variables_give_a_remote_worker_the_same_settings():
+    from course import backends
+
+    code = ("import dask, json, sys; import distributed; "
+            "print(json.dumps({k: dask.config.get(k) for k in json.loads(sys.argv[1])}))")
+    run = subprocess.run([sys.executable, "-c", code, json.dumps(list(backends.DASK_SETTINGS))], check=True,
+                         capture_output=True, text=True, env={**os.environ, **backends.dask_environment()})
+    assert json.loads(run.stdout) == backends.DASK_SETTINGS
+
+
+def test_the_readme_lists_exactly_these_variables_for_remote_workers():
+    from course import backends
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^  (DASK_[A-Z_]+=\S+)$", readme, flags=re.MULTILINE))
+    assert listed == {f"{key}={value}" for key, value in backends.dask_environment().items()}
