@@ -10,9 +10,12 @@ is done, before the caller records that outcome. A Dask cluster holds PREFETCH m
 the scheduler (in the driver's process, next to the thread that records outcomes) took 50 ms, 5% of a submission,
 while the worker waited. A Ctrl-C then also waits for that one; Dask reschedules it if its worker dies.
 
-Nothing is lost when a worker dies: a task whose worker died is run again elsewhere, up to ``max_tries`` times
-(a process pool is rebuilt; Dask reschedules it itself and reports ``KilledWorker`` past its own limit); after that
-its outcome is a ``WorkerDied`` exception, which the grading command records as a failed submission.
+Nothing is lost when a worker dies: a task whose worker died is run again, up to ``max_tries`` times (a process
+pool is rebuilt; a LocalCluster's scheduler reports the death at once as ``KilledWorker`` instead of rescheduling
+the task itself); after that its outcome is a ``WorkerDied`` exception, which the grading command records as a
+failed submission. A death does not say which task caused it, so every task in flight then becomes a suspect, and a
+suspect runs again alone, with nothing else in flight: a submission that kills its worker each time uses up its
+own tries, and the innocent ones that were graded beside it the first time are graded in full.
 """
 
 import contextlib
@@ -29,17 +32,20 @@ PREFETCH = 1
 #: Times a task is started before a worker death while grading it counts as the submission's fault.
 MAX_TRIES = 3
 
-#: Dask settings of a LocalCluster (its scheduler, nannies and workers), and what the README asks of the workers of
-#: a remote cluster (as DASK_* variables: dask_environment()). Dask's defaults watch an interactive cluster: a
-#: statistical profiler that samples the task thread's stack every 10 ms, an event-loop health tick every 20 ms in
-#: every process, memory and system monitors several times a second. An idle LocalCluster of two workers spent 24%
-#: of a core on them (3% with these). A grading task runs for a second or more, and nobody reads its profile.
-#: The memory limits are still enforced, once a second.
+#: Dask settings of a LocalCluster (its scheduler, nannies and workers), and what the README asks of the scheduler
+#: and workers of a remote cluster (as DASK_* variables: dask_environment()). Dask's defaults watch an interactive
+#: cluster: a statistical profiler that samples the task thread's stack every 10 ms, an event-loop health tick every
+#: 20 ms in every process, memory and system monitors several times a second. An idle LocalCluster of two workers
+#: spent 24% of a core on them (3% with these). A grading task runs for a second or more, and nobody reads its
+#: profile. The memory limits are still enforced, once a second.
 DASK_SETTINGS = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
+    # A task whose worker dies fails at once (KilledWorker) instead of being rescheduled by the scheduler, which
+    # would put it beside other tasks again: run() retries it alone (see the module's docstring).
+    "distributed.scheduler.allowed-failures": 0,
 }
 
 
@@ -142,19 +148,46 @@ def dask_environment():
             for key, value in DASK_SETTINGS.items()}
 
 
+class _Queue:
+    """The tasks still to run, and what is known of their tries.
+
+    pending -- tasks still to start, the next one last
+    tries -- {id(task): times it was started}
+    suspects -- ids of the tasks that were in flight when a worker died: each runs again alone
+    """
+
+    def __init__(self, tasks):
+        self.pending, self.tries, self.suspects = list(reversed(tasks)), {}, set()
+
+    def may_start_next(self, inflight):
+        """Whether the next pending task may join the tasks in flight: a suspect runs with no other task."""
+        return not inflight or (id(self.pending[-1]) not in self.suspects
+                                and not any(id(t) in self.suspects for t in inflight.values()))
+
+    def died(self, task, max_tries):
+        """Its worker died while it was in flight: [(task, WorkerDied)] once it has had max_tries, else [] (it
+        goes back to the queue, next, as a suspect)."""
+        if self.tries[id(task)] >= max_tries:
+            return [(task, WorkerDied(f"the grading worker died each of the {self.tries[id(task)]} times this "
+                                      "submission was graded"))]
+        self.suspects.add(id(task))
+        self.pending.append(task)
+        return []
+
+
 def run(function, context, tasks, *, jobs=1, scheduler=None, max_tries=MAX_TRIES, interrupted=None):
     """Run function(context, task) for every task; yield (task, outcome) as each finishes.
 
-    outcome is the function's return value, or the exception it raised (WorkerDied when its worker died every time
-    it was tried). With `interrupted` (an Interrupted flag) set, no new task starts and the run ends once the tasks
-    in flight are done.
+    outcome is the function's return value, or the exception it raised (WorkerDied when its worker died each of
+    the max_tries times it was started). With `interrupted` (an Interrupted flag) set, no new task starts and the
+    run ends once the tasks in flight are done.
     """
-    pending, tries = list(reversed(tasks)), {}
+    queue = _Queue(tasks)
     with executor(jobs, scheduler) as (make, width):
-        while pending and not (interrupted and interrupted.requested):
+        while queue.pending and not (interrupted and interrupted.requested):
             pool = make()
             try:
-                yield from _drain(pool, function, context, pending, tries, width, max_tries, interrupted)
+                yield from _drain(pool, function, context, queue, width, max_tries, interrupted)
             finally:
                 _shutdown(pool)
 
@@ -167,63 +200,53 @@ def _shutdown(pool):
         pool.shutdown(wait=False)
 
 
-def _drain(pool, function, context, pending, tries, width, max_tries, interrupted):
-    """Keep `width` tasks in flight on one executor until none is left or it breaks (then return)."""
+def _drain(pool, function, context, queue, width, max_tries, interrupted):
+    """Keep up to `width` tasks in flight on one executor until none is left or it breaks (then return)."""
     inflight = {}
-    if not _submit_up_to(width, pool, function, context, pending, tries, inflight, interrupted):
-        yield from _requeue(inflight, tries, max_tries, pending)
+    if not _submit_up_to(width, pool, function, context, queue, inflight, interrupted):
+        yield from _requeue(inflight, queue, max_tries)
         return
     while inflight:
         done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
         finished = [(future, inflight.pop(future)) for future in done]
         # The next tasks start before these outcomes are handed over: no worker waits while the caller records one.
-        broken = not _submit_up_to(width, pool, function, context, pending, tries, inflight, interrupted)
+        broken = not _submit_up_to(width, pool, function, context, queue, inflight, interrupted)
         for future, task in finished:
             try:
                 yield task, future.result()
             except BrokenProcessPool:
                 broken = True
-                yield from _retry_or_fail(task, tries, max_tries, pending)
+                yield from queue.died(task, max_tries)
             except Exception as exc:  # noqa: BLE001 -- the caller records it as this submission's failure
-                yield task, _as_worker_death(exc, tries[id(task)])
+                if type(exc).__name__ == "KilledWorker":  # Dask: this task's worker died
+                    yield from queue.died(task, max_tries)
+                    _submit_up_to(width, pool, function, context, queue, inflight, interrupted)
+                else:
+                    yield task, exc
         if broken:  # every other task in flight died with the pool: run them again on a new one
-            yield from _requeue(inflight, tries, max_tries, pending)
+            yield from _requeue(inflight, queue, max_tries)
             return
 
 
-def _submit_up_to(width, pool, function, context, pending, tries, inflight, interrupted):
-    """Submit pending tasks until `width` are in flight; False when the executor is broken (a worker died since the
-    last wait): the task that found it so never started and goes back to the queue, with no try counted."""
-    while pending and len(inflight) < width and not (interrupted and interrupted.requested):
-        task = pending.pop()
+def _submit_up_to(width, pool, function, context, queue, inflight, interrupted):
+    """Submit pending tasks until `width` are in flight (a suspect alone); False when the executor is broken (a
+    worker died since the last wait): the task that found it so never started and goes back to the queue, with no
+    try counted."""
+    while (queue.pending and len(inflight) < width and queue.may_start_next(inflight)
+           and not (interrupted and interrupted.requested)):
+        task = queue.pending.pop()
         try:
             future = pool.submit(function, context, task)
         except BrokenProcessPool:
-            pending.append(task)
+            queue.pending.append(task)
             return False
-        tries[id(task)] = tries.get(id(task), 0) + 1
+        queue.tries[id(task)] = queue.tries.get(id(task), 0) + 1
         inflight[future] = task
     return True
 
 
-def _requeue(inflight, tries, max_tries, pending):
-    """The tasks in flight on a broken pool: each back in the queue, or given up after max_tries."""
+def _requeue(inflight, queue, max_tries):
+    """The tasks in flight on a broken pool: each back in the queue as a suspect, or given up after max_tries."""
     for future, task in list(inflight.items()):
         inflight.pop(future)
-        yield from _retry_or_fail(task, tries, max_tries, pending)
-
-
-def _retry_or_fail(task, tries, max_tries, pending):
-    """Put a task whose worker died back in the queue, or give it up after max_tries."""
-    if tries[id(task)] >= max_tries:
-        yield task, WorkerDied(f"the grading worker died each of the {tries[id(task)]} times this submission was "
-                               "graded")
-    else:
-        pending.append(task)
-
-
-def _as_worker_death(exc, count):
-    """Dask's KilledWorker (its scheduler gave up rescheduling a task) as a WorkerDied; other exceptions as they are."""
-    if type(exc).__name__ == "KilledWorker":
-        return WorkerDied(f"the grading worker died each time this submission was graded ({exc})")
-    return exc
+        yield from queue.died(task, max_tries)

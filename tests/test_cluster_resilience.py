@@ -1,9 +1,11 @@
 """Grading survives its workers: a worker killed in the middle of a run (process pool and Dask) and a Ctrl-C lose no
-recorded result, the next run finishes the rest, a pool that broke between two submissions counts no try, and how
-many tasks each backend keeps in flight. Each test grades a small class of its own (tests/test_cluster.py reads the
+recorded result, the next run finishes the rest, a submission that kills its worker each time gets a failed row
+after a bounded number of tries while the ones graded beside it are graded in full, a pool that broke between two
+submissions counts no try, and how many tasks each backend keeps in flight. Each test grades a small class of its own (tests/test_cluster.py reads the
 shared graded classes).
 """
 
+import contextlib
 import json
 import os
 import re
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from course import backends
 from course.assignments import get_assignment
 from course.autograde import autograde
 from course.classroom import synthetic_class, write_class
@@ -61,6 +64,34 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, scheduler):
     assert not wrong_scores(assignment, submissions, scores)
 
 
+def _grade_unless_worker_killer(context, task):
+    """course.worker.grade_task, except that the submission of "worker-killer" takes its worker process down each
+    time (as one that crashes its sandbox's host would)."""
+    from course.worker import grade_task
+
+    if task.student == "worker-killer":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return grade_task(context, task)
+
+
+def test_a_submission_that_kills_its_worker_each_time_gets_a_failed_row_and_the_batch_completes(tmp_path,
+                                                                                               monkeypatch):
+    assignment, course, submissions = _small_course(tmp_path, n=3)
+    killer = course / "submitted" / "worker-killer" / assignment.name
+    killer.mkdir(parents=True)
+    submissions[0].write(killer, assignment)
+    monkeypatch.setattr("course.autograde.grade_task", _grade_unless_worker_killer)
+    results = autograde(course, assignment, jobs=2, progress=False)
+    scores = gradebook_scores(course, assignment.name)
+    assert set(scores) == set(results) == {s.student for s in submissions} | {"worker-killer"}
+    assert not wrong_scores(assignment, submissions, scores)
+    assert scores["worker-killer"]["total"] == 0
+    notes = json.loads((course / "grading" / assignment.name / "worker-killer.json").read_text())
+    assert any(f"died each of the {backends.MAX_TRIES} times" in note for note in notes["notes"]), notes["notes"]
+    feedback = course / "feedback" / "worker-killer" / assignment.name / assignment.notebook.replace(".ipynb", ".html")
+    assert "died each of the" in feedback.read_text()
+
+
 def test_an_interrupted_run_keeps_what_it_recorded_and_the_next_run_finishes(tmp_path):
     assignment, course, submissions = _small_course(tmp_path, n=6)
     command = [sys.executable, "-m", "course.autograde", "--course", str(course), "--assignment", assignment.name,
@@ -91,8 +122,6 @@ def test_the_next_submission_starts_before_the_driver_records_an_outcome():
     before the driver records that outcome (a gradebook write): no worker waits for the driver."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from course import backends
-
     submitted = []
 
     class CountingPool(ThreadPoolExecutor):
@@ -101,7 +130,8 @@ def test_the_next_submission_starts_before_the_driver_records_an_outcome():
             return super().submit(function, *args)
 
     with CountingPool(max_workers=1) as pool:
-        outcomes = backends._drain(pool, lambda context, task: task.upper(), None, ["c", "b", "a"], {}, 1, 3, None)
+        outcomes = backends._drain(pool, lambda context, task: task.upper(), None, backends._Queue(["a", "b", "c"]),
+                                   1, 3, None)
         for outcome, expected_submitted in zip(outcomes, (["a", "b"], ["a", "b", "c"], ["a", "b", "c"])):
             assert submitted == expected_submitted, (outcome, submitted)
 
@@ -111,23 +141,96 @@ def test_a_pool_that_broke_before_a_submission_puts_the_task_back_untried():
     it goes back to the queue with no try counted, and the run starts a new pool (a race the kill test met)."""
     from concurrent.futures.process import BrokenProcessPool
 
-    from course import backends
-
     class BrokenPool:
         def submit(self, *args, **kwargs):
             raise BrokenProcessPool("A child process terminated abruptly")
 
-    pending, tries = ["reference", "untouched"], {}
-    assert list(backends._drain(BrokenPool(), None, None, pending, tries, 2, 3, None)) == []
-    assert sorted(pending) == ["reference", "untouched"] and not any(tries.values())
+    queue = backends._Queue(["reference", "untouched"])
+    assert list(backends._drain(BrokenPool(), None, None, queue, 2, 3, None)) == []
+    assert sorted(queue.pending) == ["reference", "untouched"] and not any(queue.tries.values())
+    assert not queue.suspects
+
+
+def _kill_own_worker_on_poison(context, task):
+    """A grading function whose worker process dies (SIGKILL) on the task "poison": a submission that takes its
+    worker down each time it is graded. Any other task comes back with the worker's pid."""
+    if task == "poison":
+        os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(60)
+    return task, os.getpid()
+
+
+@pytest.mark.parametrize("scheduler", [None, "local"], ids=["process-pool", "dask"])
+def test_a_task_that_kills_its_worker_each_time_fails_after_its_tries_and_spares_the_others(scheduler):
+    """The poison is given up after MAX_TRIES deaths, with a reason; every other task, including those in flight
+    beside it when its worker died, gets its own outcome, and the batch completes."""
+    tasks = ["a", "b", "c", "poison", "d", "e", "f"]
+    outcomes = dict(backends.run(_kill_own_worker_on_poison, None, tasks, jobs=2, scheduler=scheduler))
+    assert sorted(outcomes) == sorted(tasks)
+    died = outcomes.pop("poison")
+    assert isinstance(died, backends.WorkerDied)
+    assert f"died each of the {backends.MAX_TRIES} times" in str(died)
+    assert {task: outcome[0] for task, outcome in outcomes.items()} == {t: t for t in tasks if t != "poison"}
+
+
+def test_a_suspect_runs_alone_and_only_its_own_deaths_use_up_its_tries(monkeypatch):
+    """Two tasks in flight when a worker died: both run again, one at a time; the innocent one succeeds on its
+    second try, and the poison dies twice more, alone."""
+    from concurrent.futures import Future
+
+    batches = []
+
+    class PoisonablePool:
+        """A process pool in miniature: the tasks in flight finish together when waited on, and all of them die
+        (BrokenProcessPool) when "poison" is among them, as a worker's death breaks a real pool."""
+
+        def __init__(self):
+            self.inflight = {}
+
+        def submit(self, function, context, task):
+            future = Future()
+            self.inflight[future] = task
+            return future
+
+        def finish(self):
+            batches.append(sorted(self.inflight.values()))
+            for future, task in self.inflight.items():
+                if "poison" in self.inflight.values():
+                    future.set_exception(backends.BrokenProcessPool("a worker died"))
+                else:
+                    future.set_result(task)
+            self.inflight = {}
+
+        def shutdown(self, **kwargs):
+            pass
+
+    pools = []
+
+    def make():
+        pools.append(PoisonablePool())
+        return pools[-1]
+
+    @contextlib.contextmanager
+    def two_wide(jobs, scheduler):
+        yield make, 2
+
+    def finish_and_wait(futures, timeout, return_when):
+        pools[-1].finish()
+        return set(futures), set()
+
+    monkeypatch.setattr(backends, "executor", two_wide)
+    monkeypatch.setattr(backends, "wait", finish_and_wait)
+    outcomes = dict(backends.run(None, None, ["poison", "innocent", "later"], jobs=2))
+    assert outcomes["innocent"] == "innocent" and outcomes["later"] == "later"
+    assert isinstance(outcomes["poison"], backends.WorkerDied)
+    assert batches[0] == ["innocent", "poison"]
+    assert sorted(batches[1:]) == [["innocent"], ["later"], ["poison"], ["poison"]]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_dask_cluster_holds_one_task_more_than_its_worker_threads(jobs):
     """The process pool keeps one task per worker in flight; a LocalCluster one more, so that a worker's next
     submission is already there when it finishes one (a round trip through the scheduler took 50 ms a task)."""
-    from course import backends
-
     with backends.executor(jobs) as (_, pool_width):
         assert pool_width == jobs
     with backends.executor(jobs, "local") as (_, dask_width):
@@ -140,8 +243,6 @@ def test_a_local_cluster_runs_without_dasks_interactive_monitors():
     and the driver's own configuration is left as it was."""
     import dask
     from dask.utils import parse_timedelta
-
-    from course import backends
 
     def ms(key):
         return parse_timedelta(backends.DASK_SETTINGS[key]) * 1000
@@ -166,8 +267,6 @@ def test_a_local_cluster_runs_without_dasks_interactive_monitors():
 
 
 def test_the_dask_environment_variables_give_a_remote_worker_the_same_settings():
-    from course import backends
-
     code = ("import dask, json, sys; import distributed; "
             "print(json.dumps({k: dask.config.get(k) for k in json.loads(sys.argv[1])}))")
     run = subprocess.run([sys.executable, "-c", code, json.dumps(list(backends.DASK_SETTINGS))], check=True,
@@ -176,8 +275,6 @@ def test_the_dask_environment_variables_give_a_remote_worker_the_same_settings()
 
 
 def test_the_readme_lists_exactly_these_variables_for_remote_workers():
-    from course import backends
-
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"^  (DASK_[A-Z_]+=\S+)$", readme, flags=re.MULTILINE))
     assert listed == {f"{key}={value}" for key, value in backends.dask_environment().items()}
