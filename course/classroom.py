@@ -247,6 +247,8 @@ def synthetic_class(assignment, n, seed=0):
     """
     import random
 
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (the class size) must be a whole number of at least 1, got {n!r}")
     rng = random.Random(seed)
     fixed = reference_and_untouched(assignment) + every_mistake_class(assignment) + tamper_class(assignment)
     drawn = [_random_submission(assignment, rng, f"student-{i:04d}") for i in range(max(0, n - len(fixed)))]
@@ -306,7 +308,12 @@ def main(argv=None):
     parser.add_argument("--assignment", default="regularization")
     parser.add_argument("--course", default=str(COURSE))
     args = parser.parse_args(argv)
-    assignment = get_assignment(args.assignment)
+    if args.students < 1:
+        parser.error(f"--students must be at least 1, got {args.students}")
+    try:
+        assignment = get_assignment(args.assignment)
+    except KeyError as exc:
+        parser.error(exc.args[0])
     path = write_class(args.course, assignment, synthetic_class(assignment, args.students, args.seed))
     print(f"{args.students} submissions of {assignment.name} in {args.course}/submitted/; expected scores: {path}")
     return 0
