@@ -42,7 +42,7 @@ def test_bench_autograde_quick_runs_as_documented_without_the_venv_on_path():
         assert figure in result.stdout, f"{figure!r} is not in the output:\n{result.stdout}"
     # How many machines depends on the speed measured, so the sizing lines are checked by their form.
     for hours in (1, 2, 8):
-        line = rf"20000 submissions in {hours} h: +\d+ workers? \(\d+ machines? of 8 cores\)"
+        line = rf"20000 submissions in {hours} h: +\d+ workers? +\(\d+ machines? of 8 cores\)"
         assert re.search(line, result.stdout), f"no sizing line for {hours} h in the output:\n{result.stdout}"
 
 
