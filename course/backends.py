@@ -65,12 +65,9 @@ class Interrupted:
         self.requested = True
 
 
-def _pool_initializer(slots):
-    """A pool worker: ignore Ctrl-C (the driver decides when to stop) and take a grading slot of its own."""
-    from course import worker
-
+def _pool_initializer():
+    """A pool worker ignores Ctrl-C: the driver decides when to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    worker.set_slot(slots.get() if slots is not None else 0)
 
 
 @contextlib.contextmanager
@@ -86,20 +83,10 @@ def executor(jobs=1, scheduler=None):
                      number of tasks to keep in flight
     """
     if scheduler is None:
-        import multiprocessing
-
-        manager = multiprocessing.Manager() if jobs > 1 else None
-
         def make():
-            slots = manager.Queue() if manager else None  # a fresh pool: every slot free again
-            for slot in range(max(1, jobs)):
-                slots is not None and slots.put(slot)
-            return ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_pool_initializer, initargs=(slots,))
+            return ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_pool_initializer)
 
-        try:
-            yield make, max(1, jobs)
-        finally:
-            manager and manager.shutdown()
+        yield make, max(1, jobs)
         return
     saved_environment = dict(os.environ)
     client, cluster = _dask_client(jobs, scheduler)

@@ -30,6 +30,7 @@ only the grader can write to, that point to those very sockets, held open by the
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import resource
@@ -48,6 +49,9 @@ SANDBOX_UID = 65534
 #: never share a process quota. No account may exist with these uids.
 HOST_UID_BASE = 64000
 MAX_SLOTS = 1000
+#: Where grading workers claim their slots, one lock file a slot, shared by every grader on this machine (slots are
+#: host uids, which are machine-wide): two grading runs at once never share a process quota.
+SLOT_LOCKS = "/tmp/course-sandbox-slots"
 #: The sandboxed process's working directory: a tmpfs holding copies of the files it was given.
 SCRATCH = "/scratch"
 #: Where every one-shot sandbox sees the verification runner course/clean_run.py (read-only).
@@ -269,6 +273,33 @@ def _scratch_destination(name):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Who the sandbox runs as, and its limits: decided by the grader, applied by the launcher before it runs bwrap.
+
+_CLAIMED = {}
+
+
+def claim_slot():
+    """A grading slot that no other live process on this machine holds, the same on every call in this process.
+
+    The first slot from 1 whose lock file (in SLOT_LOCKS) this process can lock. The kernel releases the lock when
+    the process ends, however it ends, so a killed worker's slot is free again at once. Slot 0, the default of
+    one-off sandboxed runs, and the last slot are never claimed. A forked child claims a slot of its own.
+    """
+    if _CLAIMED.get("pid") == os.getpid():
+        return _CLAIMED["slot"]
+    os.makedirs(SLOT_LOCKS, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(SLOT_LOCKS, 0o1777)  # graders of other accounts claim slots here too
+    for slot in range(1, MAX_SLOTS - 1):
+        fd = os.open(os.path.join(SLOT_LOCKS, f"slot-{slot}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held by another grader (or a lock file of another account's)
+            os.close(fd)
+            continue
+        _CLAIMED.update(pid=os.getpid(), slot=slot, fd=fd)
+        return slot
+    raise SandboxUnavailable(f"every grading slot in {SLOT_LOCKS} is held by another process")
+
 
 def _host_identity(slot):
     """(uid, gid) the sandbox runs as on the host when the grader is root, else None (it runs as the grader)."""

@@ -118,25 +118,12 @@ def blas_threads_per_kernel(jobs, scheduler=None, cores=None):
     return max(1, (cores or os.cpu_count() or 1) // max(1, jobs))
 
 
-_SLOT = {"slot": None}
-
-
-def set_slot(slot):
-    """This process's grading slot (its sandboxes' host uid): set by the process pool's initializer."""
-    _SLOT["slot"] = slot
-
-
 def _slot():
-    """The slot: the pool's, a Dask worker's number, or one drawn from the process id."""
-    if _SLOT["slot"] is None:
-        try:
-            from distributed import get_worker
+    """This process's grading slot (its sandboxes' host uid): one no other grader on this machine holds, whatever
+    the backend and however many grading runs are going on at once."""
+    from course.sandbox import claim_slot
 
-            name = get_worker().name
-            _SLOT["slot"] = int(name) % 1000 if str(name).isdigit() else os.getpid() % 1000
-        except (ImportError, ValueError):
-            _SLOT["slot"] = os.getpid() % 1000
-    return _SLOT["slot"]
+    return claim_slot()
 
 
 @lru_cache(maxsize=None)

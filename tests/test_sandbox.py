@@ -4,6 +4,7 @@ Every test runs real sandboxes; they skip, saying why, only where bubblewrap can
 """
 
 import dataclasses
+import fcntl
 import io
 import json
 import os
@@ -595,3 +596,27 @@ def test_read_only_folders_under_tmp_are_bound_on_top_of_the_sandboxes_tmp():
     tmpfs_at = next(i for i, a in enumerate(args) if a == "--tmpfs" and args[i + 1] == "/tmp")
     bind_at = next(i for i, a in enumerate(args) if a == "--ro-bind" and args[i + 1] == "/tmp/some-clone/.venv")
     assert tmpfs_at < bind_at
+
+
+def test_grading_processes_claim_slots_no_other_live_process_holds_and_a_dead_ones_slot_is_free_again():
+    """Slots are host uids, shared by the whole machine: two grading runs at once (two pytest workers, two
+    instructors' `make autograde`) must never share one, or their kernels share one process quota."""
+    import multiprocessing
+
+    claim = "from course.sandbox import claim_slot; import sys, time; print(claim_slot(), flush=True); time.sleep(60)"
+    holders = [subprocess.Popen([sys.executable, "-c", claim], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        slots = [int(p.stdout.readline()) for p in holders]
+        assert len(set(slots)) == 3 and all(0 < s < sandbox.MAX_SLOTS - 1 for s in slots)
+        assert sandbox.claim_slot() not in slots and sandbox.claim_slot() == sandbox.claim_slot()
+        holders[0].kill()
+        holders[0].wait()
+        with open(os.path.join(sandbox.SLOT_LOCKS, f"slot-{slots[0]}.lock")) as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError while the slot is held
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        with multiprocessing.get_context("fork").Pool(1) as pool:  # a forked child does not keep its parent's slot
+            assert pool.apply(sandbox.claim_slot) not in {sandbox.claim_slot(), *slots[1:]}
+    finally:
+        for p in holders:
+            p.kill()
+            p.wait()
