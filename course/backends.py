@@ -8,7 +8,7 @@ JOBS workers on this machine). The process pool has at most one task per worker 
 worker concerns only the tasks that were really running; a worker's next task is submitted as soon as its last one
 is done, before the caller records that outcome. A Dask cluster holds PREFETCH more: a task's round trip through
 the scheduler (in the driver's process, next to the thread that records outcomes) took 50 ms, 5% of a submission,
-while the worker waited. A Ctrl-C then also waits for that one; Dask reschedules it if its worker dies.
+while the worker waited. A Ctrl-C then also waits for that one; if its worker dies, it is retried as below.
 
 Nothing is lost when a worker dies: a task whose worker died is run again, up to ``max_tries`` times (a process
 pool is rebuilt; a LocalCluster's scheduler reports the death at once as ``KilledWorker`` instead of rescheduling
@@ -207,12 +207,12 @@ def _drain(pool, function, context, queue, width, max_tries, interrupted):
             except Exception as exc:  # noqa: BLE001 -- the caller records it as this submission's failure
                 if type(exc).__name__ == "KilledWorker":  # Dask: this task's worker died
                     yield from queue.died(task, max_tries)
-                    _submit_up_to(width, pool, function, context, queue, inflight, interrupted)
                 else:
                     yield task, exc
         if broken:  # every other task in flight died with the pool: run them again on a new one
             yield from _requeue(inflight, queue, max_tries)
             return
+        _submit_up_to(width, pool, function, context, queue, inflight, interrupted)  # a task that died goes again
 
 
 def _submit_up_to(width, pool, function, context, queue, inflight, interrupted):
